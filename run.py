@@ -72,18 +72,24 @@ def run_notebook(quick, output_dir):
     import nbconvert
     import nbformat
     import papermill
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     os.makedirs(output_dir, exist_ok=True)
     executed = os.path.join(output_dir, os.path.basename(NOTEBOOK))
     html = os.path.splitext(executed)[0] + '.html'
     print(f'Executing {os.path.basename(NOTEBOOK)}{" (quick check)" if quick else ""} ...', flush=True)
     try:
-        papermill.execute_notebook(NOTEBOOK, executed, parameters={'quick_run': quick},
+        papermill.execute_notebook(NOTEBOOK, executed,
+                                   parameters={'quick_run': quick, 'samples_dir': os.path.join(output_dir, 'samples')},
                                    kernel_name=KERNEL_NAME, cwd=ROOT, progress_bar=True)
     except papermill.PapermillExecutionError as err:
         sys.exit(f'A notebook cell failed ({err.ename}: {err.evalue}). The executed notebook, '
                  f'with the error in place, is in {executed}.')
-    body, _ = nbconvert.HTMLExporter().from_notebook_node(nbformat.read(executed, as_version=4))
+    # A progress bar arrives as many small stream outputs: merge each run of them and keep only
+    # what a live notebook would finally show (the last state of each bar).
+    notebook, _ = CoalesceStreamsPreprocessor().preprocess(nbformat.read(executed, as_version=4), {})
+    nbformat.write(notebook, executed)
+    body, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
     with open(html, 'w', encoding='utf-8') as f:
         f.write(body)
     print(f'Wrote {executed}\nWrote {html}')

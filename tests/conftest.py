@@ -1,0 +1,69 @@
+import http.server
+import os
+import socket
+import sys
+import threading
+
+import pytest
+
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+@pytest.fixture(scope='session')
+def nb():
+    """The notebook's own imports and function definitions, executed once."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import run
+    return run.load_notebook_functions()
+
+
+class Route:
+    """What the test server answers on one path: a status, a body, and optionally a body cut
+    short after `send` bytes while Content-Length still announces the whole of it."""
+    def __init__(self, body=b'', status=200, send=None, content_type='application/octet-stream'):
+        self.body, self.status, self.send, self.content_type = body, status, send, content_type
+        self.hits = 0
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        route = self.server.routes.get(self.path)
+        if route is None:
+            self.send_error(404)
+            return
+        route.hits += 1
+        self.send_response(route.status)
+        self.send_header('Content-Type', route.content_type)
+        self.send_header('Content-Length', str(len(route.body)))
+        self.end_headers()
+        self.wfile.write(route.body if route.send is None else route.body[:route.send])
+        if route.send is not None:
+            self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def http_server():
+    """A real HTTP server on 127.0.0.1; tests fill server.routes and build URLs with server.url()."""
+    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), _Handler)
+    server.routes = {}
+    server.url = lambda path: f'http://127.0.0.1:{server.server_address[1]}{path}'
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def closed_port_url():
+    """A URL on 127.0.0.1 where nothing listens: what a machine with no network sees."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    return f'http://127.0.0.1:{port}/train-images-idx3-ubyte.gz'

