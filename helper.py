@@ -10,15 +10,19 @@ Public interface (unchanged from the original Udacity helper):
 """
 import contextlib
 import gzip
+import hashlib
 import math
 import os
+import queue
 import shutil
 import sys
 import tempfile
+import threading
+import warnings
 import zipfile
 from collections import namedtuple
-
-import warnings
+from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 
 import numpy as np
 import requests
@@ -32,6 +36,7 @@ with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in Jupyt
 IMAGE_SIZE = 28          # every image the GAN sees is IMAGE_SIZE x IMAGE_SIZE
 IMAGE_MAX_VALUE = 255
 CELEBA_FACE_CROP = 108   # the centre square of an aligned 178x218 CelebA image that holds the face
+CACHE_FORMAT = 1        # bump when the decoded cache's layout or decoding changes
 BUNDLED_MARKER = 'BUNDLED.txt'  # written into a data folder filled from a package instead of a download
 
 DatasetSpec = namedtuple('DatasetSpec', 'name folder archive known_hash sources image_mode')
@@ -319,15 +324,14 @@ def download_extract(database_name, data_path):
 
 def get_image(image_path, width, height, mode):
     """Read an image as a uint8 array; aligned CelebA images are cropped to the face first."""
-    image = Image.open(image_path)
+    with Image.open(image_path) as image:
+        if image.size != (width, height):  # a CelebA image: keep the centre square that holds the face
+            j = (image.size[0] - CELEBA_FACE_CROP) // 2
+            i = (image.size[1] - CELEBA_FACE_CROP) // 2
+            image = image.crop([j, i, j + CELEBA_FACE_CROP, i + CELEBA_FACE_CROP])
+            image = image.resize([width, height], Image.BILINEAR)
 
-    if image.size != (width, height):  # a CelebA image: keep the centre square that holds the face
-        j = (image.size[0] - CELEBA_FACE_CROP) // 2
-        i = (image.size[1] - CELEBA_FACE_CROP) // 2
-        image = image.crop([j, i, j + CELEBA_FACE_CROP, i + CELEBA_FACE_CROP])
-        image = image.resize([width, height], Image.BILINEAR)
-
-    return np.array(image.convert(mode))
+        return np.array(image.convert(mode))
 
 
 def get_batch(image_files, width, height, mode):
@@ -341,11 +345,17 @@ def get_batch(image_files, width, height, mode):
     return data_batch
 
 
+def generated_to_uint8(images):
+    """Generator output, in the tanh's [-1, 1], as uint8 pixels."""
+    return np.round((np.clip(images, -1, 1) + 1) * 127.5).astype(np.uint8)
+
+
 def images_square_grid(images, mode):
     """Arrange the first n*n images (N x H x W x C, any value range) into one PIL image."""
     save_size = math.floor(np.sqrt(images.shape[0]))
 
     # Stretch to 0-255; a constant batch (say, all black) stays constant instead of dividing by 0
+    images = np.asarray(images, dtype=np.float32)  # uint8 input would wrap around in the arithmetic
     span = max(float(images.max() - images.min()), 1e-8)
     images = ((images - images.min()) * 255 / span).astype(np.uint8)
 
@@ -364,9 +374,60 @@ def images_square_grid(images, mode):
     return new_im
 
 
+def _decode_chunk(files, width, height, mode):
+    """Decode files into one uint8 array; unreadable files are reported, not raised."""
+    images, failed = [], []
+    for path in files:
+        try:
+            images.append(get_image(path, width, height, mode))
+        except (OSError, ValueError, SyntaxError) as err:  # what PIL raises for corrupt or cut-off files
+            failed.append((path, str(err)))
+    return images, failed
+
+
+def _cache_path(dataset_name, data_files, mode):
+    """Where a dataset's decoded cache lives: next to the image folder, named for exactly these
+    files (paths, sizes, modification times) decoded this way, so it is rebuilt when they change."""
+    key = hashlib.sha1(f'{CACHE_FORMAT} {IMAGE_SIZE} {CELEBA_FACE_CROP} {mode}'.encode())
+    for path in data_files:
+        stat = os.stat(path)
+        key.update(f'{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n'.encode())
+    data_dir = os.path.dirname(os.path.dirname(os.path.abspath(data_files[0])))
+    return os.path.join(data_dir, f'.{dataset_name}-cache-{key.hexdigest()[:16]}.npz')
+
+
+def decode_all(data_files, width, height, mode, desc='Decoding'):
+    """Decode every file once, on every core, with a progress bar. Returns (uint8 images,
+    indices of the files kept, [(path, reason)] for the files that could not be read)."""
+    chunk = 256
+    chunks = [data_files[i:i + chunk] for i in range(0, len(data_files), chunk)]
+    channels = 1 if mode == 'L' else 3
+    images = np.empty((len(data_files), height, width, channels), np.uint8)
+    kept, failed, count = [], [], 0
+    with ThreadPoolExecutor(os.cpu_count() or 1) as pool, \
+            tqdm(total=len(data_files), unit='image', desc=desc, mininterval=1.0, file=sys.stdout) as bar:
+        # PIL releases the GIL while it decodes and resizes, so threads use every core
+        for start, (decoded, bad) in zip(range(0, len(data_files), chunk),
+                                         pool.map(_decode_chunk, chunks, repeat(width), repeat(height),
+                                                  repeat(mode))):
+            bad_paths = {path for path, _ in bad}
+            for offset, path in enumerate(data_files[start:start + chunk]):
+                if path not in bad_paths:
+                    kept.append(start + offset)
+            for image in decoded:
+                images[count] = image.reshape(height, width, channels)
+                count += 1
+            failed.extend(bad)
+            bar.update(len(decoded) + len(bad))
+    return images[:count], np.array(kept, dtype=np.int64), failed
+
+
 class Dataset(object):
-    """A list of image files served as shuffled float32 batches of IMAGE_SIZE x IMAGE_SIZE
-    images in [-0.5, 0.5]."""
+    """Images served as shuffled float32 batches of IMAGE_SIZE x IMAGE_SIZE in [-0.5, 0.5].
+
+    The files are decoded once into a uint8 cache next to the data (rebuilt when the files
+    change) and batches are cut from memory in a background thread, so training never waits for
+    JPEG decoding. Files that cannot be read are skipped and counted in one warning."""
 
     def __init__(self, dataset_name, data_files, seed=None):
         if dataset_name not in DATASETS:
@@ -377,16 +438,76 @@ class Dataset(object):
                 f'points at the folder holding {DATASETS[dataset_name].folder}/, and run '
                 f'helper.download_extract({dataset_name!r}, data_dir) to fetch the data.')
         self.image_mode = DATASETS[dataset_name].image_mode
-        image_channels = 1 if self.image_mode == 'L' else 3
-        self.data_files = list(data_files)
-        self.shape = len(self.data_files), IMAGE_SIZE, IMAGE_SIZE, image_channels
+        self.data_files = sorted(data_files)
+        self.images = self._load_or_build_cache(dataset_name)
+        self.shape = self.images.shape
         self._rng = np.random.default_rng(seed)
+
+    def _load_or_build_cache(self, dataset_name):
+        cache = _cache_path(dataset_name, self.data_files, self.image_mode)
+        if os.path.exists(cache):
+            with np.load(cache) as stored:
+                images, kept = stored['images'], stored['kept']
+        else:
+            images, kept, failed = decode_all(self.data_files, IMAGE_SIZE, IMAGE_SIZE, self.image_mode,
+                                              desc=f'Decoding {dataset_name} once')
+            if failed:
+                examples = '; '.join(f'{os.path.basename(p)}: {reason}' for p, reason in failed[:3])
+                warnings.warn(f'Skipped {len(failed)} unreadable image file(s) of {len(self.data_files)} '
+                              f'in {os.path.dirname(failed[0][0])} ({examples}). Training goes on with '
+                              f'the other {len(images)}; delete or replace those files to silence this.',
+                              stacklevel=3)
+            if len(images) == 0:
+                raise ValueError(f'None of the {len(self.data_files)} {dataset_name} image files could be '
+                                 'read. Delete the data folder and run helper.download_extract again.')
+            self._save_cache(dataset_name, cache, images, kept)
+        self.data_files = [self.data_files[i] for i in kept]
+        return images
+
+    @staticmethod
+    def _save_cache(dataset_name, cache, images, kept):
+        folder = os.path.dirname(cache)
+        try:
+            for old in os.listdir(folder):  # caches of earlier versions of these files
+                if old.startswith(f'.{dataset_name}-cache-') and old != os.path.basename(cache):
+                    os.remove(os.path.join(folder, old))
+            with tempfile.NamedTemporaryFile(dir=folder, suffix='.partial', delete=False) as f:
+                np.savez(f, images=images, kept=kept)
+            os.replace(f.name, cache)  # whole or not at all
+        except OSError as err:
+            print(f'Could not write the decoded cache in {folder} ({err}): it stays in memory for this run.')
 
     def get_batches(self, batch_size):
         """One epoch in a fresh random order: the bundled digits are stored sorted by class, and
         an unshuffled epoch would train on one digit at a time. A last partial batch is dropped."""
         order = self._rng.permutation(self.shape[0])
-        for start in range(0, self.shape[0] - batch_size + 1, batch_size):
-            files = [self.data_files[i] for i in order[start:start + batch_size]]
-            data_batch = get_batch(files, *self.shape[1:3], self.image_mode)
-            yield data_batch / IMAGE_MAX_VALUE - 0.5
+        starts = range(0, self.shape[0] - batch_size + 1, batch_size)
+        batches = (self.images[order[start:start + batch_size]] for start in starts)
+        for batch in _prefetch(batches):
+            yield batch.astype(np.float32) / IMAGE_MAX_VALUE - 0.5
+
+
+def _prefetch(iterable, depth=4):
+    """Iterate in a background thread, `depth` items ahead. Stops the thread when the consumer
+    stops early (a `break` in the training loop)."""
+    ready, stop, done = queue.Queue(maxsize=depth), threading.Event(), object()
+
+    def fill():
+        for item in iterable:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    pass
+            if stop.is_set():
+                return
+        ready.put(done)
+
+    thread = threading.Thread(target=fill, daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not done:
+            yield item
+    finally:
+        stop.set()

@@ -5,12 +5,17 @@
     python3 run.py notebook [--quick]   execute dlnd_face_generation.ipynb headless; writes the
                                         executed notebook and its HTML export into submission/
     python3 run.py test [PYTEST ARGS]   run the test suite
+    python3 run.py sample RUN_DIR [-n N] [--out DIR]
+                                        draw N images from the newest checkpoint in RUN_DIR (its
+                                        meta graph alone, no notebook): DIR/samples.png, a grid,
+                                        and DIR/samples.npz, uint8 N x 28 x 28 x C
 """
 import argparse
 import ast
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -63,24 +68,31 @@ def load_notebook_functions(path=NOTEBOOK, namespace=None):
         tree = ast.parse(source)
         tree.body = [node for node in tree.body
                      if isinstance(node, keep)
-                     or (isinstance(node, ast.Assign) and not isinstance(node.value, ast.Call))]
+                     or (isinstance(node, ast.Assign) and not isinstance(node.value, ast.Call))
+                     # a guarded import such as `with helper.native_stderr_silenced(): import ...`
+                     or (isinstance(node, ast.With)
+                         and all(isinstance(inner, keep + (ast.Assign,)) for inner in node.body))]
         exec(compile(tree, path, 'exec'), namespace)
     return namespace
 
 
-def run_notebook(quick, output_dir):
+def run_notebook(quick, output_dir, resume=False):
     import nbconvert
     import nbformat
     import papermill
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
     os.makedirs(output_dir, exist_ok=True)
+    runs_dir = os.path.join(output_dir, 'runs')
+    if not resume and os.path.isdir(runs_dir):
+        shutil.rmtree(runs_dir)  # a fresh run trains from scratch; --resume continues these instead
     executed = os.path.join(output_dir, os.path.basename(NOTEBOOK))
     html = os.path.splitext(executed)[0] + '.html'
     print(f'Executing {os.path.basename(NOTEBOOK)}{" (quick check)" if quick else ""} ...', flush=True)
     try:
         papermill.execute_notebook(NOTEBOOK, executed,
-                                   parameters={'quick_run': quick, 'samples_dir': os.path.join(output_dir, 'samples')},
+                                   parameters={'quick_run': quick, 'samples_dir': os.path.join(output_dir, 'samples'),
+                                               'runs_dir': runs_dir},
                                    kernel_name=KERNEL_NAME, cwd=ROOT, progress_bar=True)
     except papermill.PapermillExecutionError as err:
         sys.exit(f'A notebook cell failed ({err.ename}: {err.evalue}). The executed notebook, '
@@ -95,21 +107,55 @@ def run_notebook(quick, output_dir):
     print(f'Wrote {executed}\nWrote {html}')
 
 
+def sample(run_dir, n_images, output_dir):
+    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+    import numpy as np
+    import helper
+    with helper.native_stderr_silenced():
+        import tensorflow.compat.v1 as tf
+
+    latest = tf.train.latest_checkpoint(run_dir) if os.path.isdir(run_dir) else None
+    if latest is None:
+        sys.exit(f'No checkpoint in {run_dir}. Train with train(..., run_dir={run_dir!r}) first; '
+                 'the notebook keeps its runs in runs/ (submission/runs/ after `run.py notebook`).')
+    with tf.Graph().as_default(), tf.Session() as sess:
+        tf.train.import_meta_graph(latest + '.meta').restore(sess, latest)
+        input_z, samples = tf.get_collection('input_z')[0], tf.get_collection('samples')[0]
+        z = np.random.uniform(-1, 1, size=(n_images, input_z.shape[-1]))
+        images = helper.generated_to_uint8(sess.run(samples, {input_z: z}))
+
+    os.makedirs(output_dir, exist_ok=True)
+    np.savez_compressed(os.path.join(output_dir, 'samples.npz'), images=images)
+    helper.images_square_grid(images, 'L' if images.shape[-1] == 1 else 'RGB').save(
+        os.path.join(output_dir, 'samples.png'))
+    print(f'{n_images} samples from {latest} written to {output_dir}/samples.png and samples.npz')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
     nb = commands.add_parser('notebook', help='execute the notebook and export it to HTML')
     nb.add_argument('--quick', action='store_true', help='train only a few batches: checks that every cell runs')
     nb.add_argument('--output', default=os.path.join(ROOT, 'submission'), help='folder for the results')
+    nb.add_argument('--resume', action='store_true',
+                    help='continue the training runs in OUTPUT/runs (after a stop) instead of starting over')
     commands.add_parser('test', help='run the test suite', add_help=False)
+    draw = commands.add_parser('sample', help='draw images from a saved run, without the notebook')
+    draw.add_argument('run_dir', help='a run folder holding checkpoints, such as runs/mnist_batch4_lr0.0005_beta0.5')
+    draw.add_argument('-n', type=int, default=64, help='how many images (default 64)')
+    draw.add_argument('--out', default='.', help='folder for samples.png and samples.npz (default: here)')
     args, rest = parser.parse_known_args()
+    if rest and args.command != 'test':
+        parser.error(f'unrecognized arguments: {" ".join(rest)}')
 
     ensure_venv()
     if args.command == 'notebook':
-        run_notebook(args.quick, args.output)
+        run_notebook(args.quick, args.output, args.resume)
     elif args.command == 'test':
         import pytest
         sys.exit(pytest.main(['-q', os.path.join(ROOT, 'tests')] + rest))
+    elif args.command == 'sample':
+        sample(args.run_dir, args.n, args.out)
 
 
 if __name__ == '__main__':

@@ -274,7 +274,7 @@ def write_numbered_images(folder, count, size=(28, 28), mode='L'):
 
 
 def test_batches_shape_dtype_and_range(tmp_path):
-    paths = write_numbered_images(tmp_path, 52)
+    paths = write_numbered_images(tmp_path / 'images', 52)
     dataset = helper.Dataset('mnist', paths)
 
     batches = list(dataset.get_batches(16))
@@ -287,7 +287,7 @@ def test_batches_shape_dtype_and_range(tmp_path):
 
 
 def test_batches_cover_every_image_once_in_a_new_order_each_epoch(tmp_path):
-    paths = write_numbered_images(tmp_path, 48)
+    paths = write_numbered_images(tmp_path / 'images', 48)
     dataset = helper.Dataset('mnist', paths, seed=1)
 
     def epoch_order():
@@ -301,7 +301,7 @@ def test_batches_cover_every_image_once_in_a_new_order_each_epoch(tmp_path):
 
 
 def test_celeba_batches_are_rgb_in_range(tmp_path):
-    paths = write_numbered_images(tmp_path, 8, size=(178, 218), mode='RGB')
+    paths = write_numbered_images(tmp_path / 'images', 8, size=(178, 218), mode='RGB')
     batch = next(helper.Dataset('celeba', paths).get_batches(8))
     assert batch.shape == (8, 28, 28, 3)
     assert batch.min() >= -0.5 and batch.max() <= 0.5
@@ -316,3 +316,98 @@ def test_square_grid_of_constant_images_has_no_nan():
     grid = helper.images_square_grid(np.zeros((25, 28, 28, 1), np.float32), 'L')
     assert grid.size == (140, 140)
     assert np.array(grid).max() == 0
+
+
+# ------------------------------------------------------------------ decoded cache
+
+def cache_files(folder):
+    return sorted(p.name for p in folder.iterdir() if '-cache-' in p.name)
+
+
+def test_batches_hold_exactly_what_get_batch_decodes(tmp_path):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / 'img_align_celeba'
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)).save(folder / f'{i:06d}.jpg')
+    files = sorted(str(p) for p in folder.iterdir())
+
+    batch = next(helper.Dataset('celeba', files, seed=0).get_batches(6))
+
+    expected = helper.get_batch(files, 28, 28, 'RGB') / 255 - 0.5
+    assert sorted(map(bytes, batch.reshape(6, -1).round(6))) == \
+        sorted(map(bytes, expected.astype(np.float32).reshape(6, -1).round(6)))
+
+
+def test_cache_is_written_next_to_the_data_and_reused(tmp_path, monkeypatch):
+    paths = write_numbered_images(tmp_path / 'mnist', 20)
+    helper.Dataset('mnist', paths)
+    assert len(cache_files(tmp_path)) == 1
+
+    decoded = []
+    real_get_image = helper.get_image
+    monkeypatch.setattr(helper, 'get_image', lambda *a: decoded.append(a) or real_get_image(*a))
+    dataset = helper.Dataset('mnist', paths)
+
+    assert decoded == [], 'the second Dataset reads the cache instead of decoding'
+    assert dataset.shape == (20, 28, 28, 1)
+
+
+def test_cache_is_rebuilt_when_a_file_changes(tmp_path):
+    paths = write_numbered_images(tmp_path / 'mnist', 8)
+    first = helper.Dataset('mnist', paths)
+    Image.new('L', (28, 28), 255).save(paths[0])
+    os.utime(paths[0], ns=(1, 1))  # a new modification time even on coarse-grained file systems
+
+    second = helper.Dataset('mnist', paths)
+
+    assert first.images.max() < 255 and second.images.max() == 255
+    assert len(cache_files(tmp_path)) == 1, 'the stale cache is removed'
+
+
+def test_corrupt_and_truncated_jpegs_are_skipped_with_one_warning(tmp_path):
+    folder = tmp_path / 'img_align_celeba'
+    paths = write_numbered_images(folder, 10, size=(178, 218), mode='RGB')
+    (folder / 'corrupt.jpg').write_bytes(b'this is not a JPEG at all')
+    good = jpeg(np.full((218, 178, 3), 128, np.uint8))
+    (folder / 'truncated.jpg').write_bytes(good[:len(good) // 2])
+    files = sorted(str(p) for p in folder.iterdir())
+
+    with pytest.warns(UserWarning) as caught:
+        dataset = helper.Dataset('celeba', files)
+
+    assert len(caught) == 1
+    message = str(caught[0].message)
+    assert 'Skipped 2 unreadable' in message and 'corrupt.jpg' in message and 'truncated.jpg' in message
+    assert dataset.shape == (10, 28, 28, 3)
+    assert sorted(dataset.data_files) == sorted(paths)
+    assert sum(len(b) for b in dataset.get_batches(5)) == 10, 'training goes on with the rest'
+
+
+def test_only_unreadable_files_is_a_clear_error(tmp_path):
+    folder = tmp_path / 'mnist'
+    folder.mkdir()
+    (folder / 'a.jpg').write_bytes(b'junk')
+    with pytest.warns(UserWarning), pytest.raises(ValueError, match='None of the 1'):
+        helper.Dataset('mnist', [str(folder / 'a.jpg')])
+
+
+def test_stopping_an_epoch_early_stops_the_prefetch_thread(tmp_path):
+    import threading
+    import time
+    dataset = helper.Dataset('mnist', write_numbered_images(tmp_path / 'mnist', 64))
+    before = threading.active_count()
+    for _ in dataset.get_batches(2):
+        break
+    deadline = time.monotonic() + 5
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert threading.active_count() == before
+
+
+def test_square_grid_of_uint8_images_keeps_their_pixels():
+    images = np.zeros((4, 28, 28, 1), np.uint8)
+    images[:, 10:18, 10:18] = 200
+    grid = np.array(helper.images_square_grid(images, 'L'))
+    assert grid.shape == (56, 56)
+    assert grid.max() == 255 and grid.min() == 0 and (grid == 255).sum() == 4 * 64

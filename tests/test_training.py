@@ -1,0 +1,205 @@
+"""train()'s run folder: checkpoints, exact resume, Ctrl-C, NaN, a full disk, sampling, TensorBoard.
+
+Each test trains the notebook's own network for a few batches on 48 real digits."""
+import os
+import resource
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+from PIL import Image
+
+import helper
+import run
+
+BATCH = 8
+PER_EPOCH = 6  # 48 digits / 8
+
+
+@pytest.fixture(scope='module')
+def digits(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('data') / 'mnist'
+    folder.mkdir()
+    for i, digit in enumerate(helper.bundled_mnist()[:48]):
+        Image.fromarray(digit).save(folder / f'image_{i}.png')
+    return helper.Dataset('mnist', sorted(str(p) for p in folder.iterdir()), seed=0)
+
+
+def train(nb, digits, run_dir, epochs=2, get_batches=None, **kwargs):
+    kwargs.setdefault('print_every', 2)
+    kwargs.setdefault('show_every', 4)
+    kwargs.setdefault('checkpoint_every', 4)
+    with tf.Graph().as_default():
+        tf.set_random_seed(0)
+        nb['train'](epochs, BATCH, 16, 0.0005, 0.5, get_batches or digits.get_batches, digits.shape,
+                    digits.image_mode, run_dir=str(run_dir), **kwargs)
+
+
+def checkpoint_step(run_dir):
+    latest = tf.train.latest_checkpoint(str(run_dir))
+    return None if latest is None else int(latest.rsplit('-', 1)[1])
+
+
+def checkpoint_values(run_dir):
+    reader = tf.train.load_checkpoint(str(run_dir))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+def test_checkpoints_are_kept_and_the_run_ends_with_one(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, keep_checkpoints=2)  # 12 batches, a checkpoint every 4
+
+    assert checkpoint_step(tmp_path) == 12
+    kept = sorted(p.name for p in tmp_path.glob('model.ckpt-*.index'))
+    assert kept == ['model.ckpt-12.index', 'model.ckpt-8.index'], 'only the last K are kept'
+    assert (tmp_path / 'model.ckpt-12.meta').exists(), 'with its meta graph'
+    assert np.load(tmp_path / 'losses.npy').shape == (12, 2)
+
+
+def test_interrupted_run_resumes_where_it_stopped(nb, digits, tmp_path):
+    uninterrupted, interrupted = tmp_path / 'a', tmp_path / 'b'
+    train(nb, digits, uninterrupted)
+    train(nb, digits, interrupted, max_batches=5)  # stops part way through the first epoch
+    first_losses = np.load(interrupted / 'losses.npy')
+    saved = checkpoint_values(interrupted)
+    assert checkpoint_step(interrupted) == 5
+
+    consumed = []
+
+    def counting_batches(batch_size):
+        for batch in digits.get_batches(batch_size):
+            consumed.append(1)
+            yield batch
+
+    train(nb, digits, interrupted, get_batches=counting_batches)
+
+    assert checkpoint_step(interrupted) == checkpoint_step(uninterrupted) == 12
+    losses = np.load(interrupted / 'losses.npy')
+    assert losses.shape == (12, 2)
+    assert np.array_equal(losses[:5], first_losses), 'the loss curve continues from the saved one'
+    assert len(consumed) == 12, 'epoch 1 from its 6th batch (5 skipped, 1 trained), then epoch 2'
+    # the resumed run started from everything the checkpoint held: weights, Adam's moments, batch norm
+    names = set(saved)
+    assert any('Adam' in n for n in names) and any('moving_mean' in n for n in names)
+
+
+def test_restore_brings_back_optimizer_state_and_batch_norm_statistics(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, max_batches=5)
+    saved = checkpoint_values(tmp_path)
+
+    with tf.Graph().as_default():
+        input_real, input_z, lr = nb['model_inputs'](28, 28, 1, 16)
+        d_loss, g_loss = nb['model_loss'](input_real, input_z, 1)
+        nb['model_opt'](d_loss, g_loss, lr, 0.5)
+        tf.train.get_or_create_global_step()
+        tf.Variable(tf.zeros([16, 16]), trainable=False, name='fixed_z')
+        saver = tf.train.Saver()
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            assert nb['restore_latest'](sess, saver, str(tmp_path))
+            restored = {v.op.name: sess.run(v) for v in tf.global_variables()}
+
+    for name in [n for n in saved if 'Adam' in n or 'moving_' in n or 'updates' in n]:
+        assert np.array_equal(restored[name], saved[name]), name
+    assert restored['global_step'] == 5
+
+
+def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(nb, digits, tmp_path, capsys):
+    def interrupted_after_seven(batch_size):
+        for i, batch in enumerate(digits.get_batches(batch_size)):
+            if i == 1:  # the 8th batch of the run: epoch 2, batch 2
+                os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends
+            yield batch
+
+    def batches(batch_size):
+        # epoch 1 plain, epoch 2 interrupted
+        batches.calls += 1
+        return (digits.get_batches if batches.calls == 1 else interrupted_after_seven)(batch_size)
+    batches.calls = 0
+
+    train(nb, digits, tmp_path, get_batches=batches)  # returns normally: no exception
+
+    assert checkpoint_step(tmp_path) == 7
+    assert 'Interrupted at batch 7' in capsys.readouterr().out
+    train(nb, digits, tmp_path)
+    assert checkpoint_step(tmp_path) == 12
+
+
+def test_nan_loss_stops_with_the_batch_named_and_keeps_the_last_checkpoint(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, max_batches=4)
+    before = {p.name: p.read_bytes() for p in tmp_path.glob('model.ckpt-*')}
+
+    def poisoned(batch_size):
+        for i, batch in enumerate(digits.get_batches(batch_size)):
+            yield batch * np.nan if i == 4 else batch  # the 5th batch of epoch 1 = batch 5 overall
+
+    with pytest.raises(FloatingPointError, match='at batch 5') as err:
+        train(nb, digits, tmp_path, get_batches=poisoned)
+
+    assert 'model.ckpt-4' in str(err.value)
+    assert checkpoint_step(tmp_path) == 4
+    assert {p.name: p.read_bytes() for p in tmp_path.glob('model.ckpt-*')} == before
+
+
+def test_full_disk_is_a_clear_error_and_keeps_the_last_checkpoint(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, max_batches=4)
+    before = {p.name: p.read_bytes() for p in tmp_path.glob('model.ckpt-*')}
+
+    # Files can grow no larger than 4 KiB from here on: the checkpoint's data file can't be written.
+    old_signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, old_limit[1]))
+    try:
+        with pytest.raises(RuntimeError, match='Could not write a checkpoint') as err:
+            train(nb, digits, tmp_path, max_batches=8)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_signal)
+
+    assert 'model.ckpt-4' in str(err.value), 'the message names the checkpoint that is still good'
+    assert checkpoint_step(tmp_path) == 4
+    assert {p.name: p.read_bytes() for p in tmp_path.glob('model.ckpt-*')} == before
+    train(nb, digits, tmp_path, max_batches=8)  # with room again, it resumes from there
+    assert checkpoint_step(tmp_path) == 8
+
+
+def test_a_checkpoint_of_another_network_is_a_clear_error(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, max_batches=2)
+    with pytest.raises(RuntimeError, match='different network'):
+        with tf.Graph().as_default():
+            nb['train'](1, BATCH, 32, 0.0005, 0.5, digits.get_batches, digits.shape, digits.image_mode,
+                        run_dir=str(tmp_path))  # z_dim 32 instead of 16
+
+
+def test_tensorboard_summaries_and_progress_gif(nb, digits, tmp_path):
+    train(nb, digits, tmp_path)
+
+    tags = set()
+    for events in tmp_path.glob('events.out.tfevents.*'):
+        for event in tf.train.summary_iterator(str(events)):
+            tags.update(value.tag for value in event.summary.value)
+    assert {'discriminator_loss', 'generator_loss'} <= tags
+    assert any(tag.startswith('fixed_z_samples') for tag in tags)
+    gif = Image.open(tmp_path / 'progress.gif')
+    assert gif.n_frames == 3, 'one frame every show_every=4 batches of 12'
+
+
+def test_sample_command_draws_from_the_meta_graph_alone(nb, digits, tmp_path):
+    train(nb, digits, tmp_path / 'run', max_batches=4)
+
+    result = subprocess.run([sys.executable, run.__file__, 'sample', str(tmp_path / 'run'), '-n', '16',
+                             '--out', str(tmp_path / 'out')], capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    images = np.load(tmp_path / 'out' / 'samples.npz')['images']
+    assert images.shape == (16, 28, 28, 1) and images.dtype == np.uint8
+    assert Image.open(tmp_path / 'out' / 'samples.png').size == (112, 112)
+
+
+def test_sample_command_without_a_checkpoint_says_what_to_do(tmp_path):
+    result = subprocess.run([sys.executable, run.__file__, 'sample', str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert 'No checkpoint' in result.stderr and 'run_dir' in result.stderr
