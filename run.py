@@ -5,6 +5,7 @@
     python3 run.py notebook [--quick]   execute dlnd_face_generation.ipynb headless; writes the
                                         executed notebook and its HTML export into submission/
     python3 run.py test [PYTEST ARGS]   run the test suite
+    python3 run.py bench [ARGS]         speed and time-to-quality figures (benchmarks/bench.py --help)
     python3 run.py sample RUN_DIR [-n N] [--out DIR]
                                         draw N images from the newest checkpoint in RUN_DIR (its
                                         meta graph alone, no notebook): DIR/samples.png, a grid,
@@ -140,12 +141,13 @@ def main():
     nb.add_argument('--resume', action='store_true',
                     help='continue the training runs in OUTPUT/runs (after a stop) instead of starting over')
     commands.add_parser('test', help='run the test suite', add_help=False)
+    commands.add_parser('bench', help='print speed and quality figures', add_help=False)
     draw = commands.add_parser('sample', help='draw images from a saved run, without the notebook')
     draw.add_argument('run_dir', help='a run folder holding checkpoints, such as runs/mnist_batch4_lr0.0005_beta0.5')
     draw.add_argument('-n', type=int, default=64, help='how many images (default 64)')
     draw.add_argument('--out', default='.', help='folder for samples.png and samples.npz (default: here)')
     args, rest = parser.parse_known_args()
-    if rest and args.command != 'test':
+    if rest and args.command not in ('test', 'bench'):
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
 
     ensure_venv()
@@ -154,6 +156,8 @@ def main():
     elif args.command == 'test':
         import pytest
         sys.exit(pytest.main(['-q', os.path.join(ROOT, 'tests')] + rest))
+    elif args.command == 'bench':
+        sys.exit(subprocess.call([sys.executable, os.path.join(ROOT, 'benchmarks', 'bench.py')] + rest))
     elif args.command == 'sample':
         sample(args.run_dir, args.n, args.out)
 

@@ -203,3 +203,54 @@ def test_sample_command_without_a_checkpoint_says_what_to_do(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert 'No checkpoint' in result.stderr and 'run_dir' in result.stderr
+
+
+def read_only_command(run_dir, command):
+    """`command` run where run_dir is read-only: a read-only bind mount in a private mount
+    namespace when we are root (root ignores file modes), the folder's mode otherwise."""
+    if os.geteuid() != 0:
+        os.chmod(run_dir, 0o555)
+        return command
+    probe = subprocess.run(['unshare', '-m', 'sh', '-c', f'mount --bind -o ro {run_dir} {run_dir}'],
+                           capture_output=True)
+    if probe.returncode != 0:
+        pytest.skip('root without permission to make a read-only mount: cannot make a folder read-only')
+    return ['unshare', '-m', 'sh', '-c', f'mount --bind -o ro "$0" "$0" && exec "$@"', str(run_dir)] + command
+
+
+TRAIN_IN_A_SUBPROCESS = '''
+import os, sys
+os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
+import matplotlib; matplotlib.use('Agg')
+sys.path.insert(0, {root!r})
+import helper, run
+nb = run.load_notebook_functions()
+data = helper.Dataset('mnist', {files!r}, seed=0)
+with nb['tf'].Graph().as_default():
+    try:
+        nb['train'](2, 8, 16, 0.0005, 0.5, data.get_batches, data.shape, data.image_mode,
+                    run_dir={run_dir!r}, max_batches=8, checkpoint_every=4, show_every=100)
+    except RuntimeError as err:
+        print(err)
+        sys.exit(3)
+'''
+
+
+def test_read_only_run_folder_is_a_clear_error_and_keeps_the_last_checkpoint(nb, digits, tmp_path):
+    run_dir = tmp_path / 'run'
+    train(nb, digits, run_dir, max_batches=4)
+    before = {p.name: p.read_bytes() for p in run_dir.glob('model.ckpt-*')}
+    script = TRAIN_IN_A_SUBPROCESS.format(root=os.path.dirname(run.__file__), files=digits.data_files,
+                                          run_dir=str(run_dir))
+
+    try:
+        result = subprocess.run(read_only_command(run_dir, [sys.executable, '-c', script]),
+                                capture_output=True, text=True, timeout=300)
+    finally:
+        os.chmod(run_dir, 0o755)
+
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert 'Could not write' in result.stdout and str(run_dir) in result.stdout
+    assert 'model.ckpt-4' in result.stdout, 'names the checkpoint that is still good'
+    assert {p.name: p.read_bytes() for p in run_dir.glob('model.ckpt-*')} == before
+    assert checkpoint_step(run_dir) == 4

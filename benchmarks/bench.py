@@ -1,0 +1,276 @@
+"""Speed and time-to-quality figures for the notebook's DCGAN, printed in one run.
+
+    python3 run.py bench                       input pipeline, training step, sgemm bound, peak memory
+    python3 run.py bench --quality mnist -m 5  train the notebook's network for 5 minutes, write
+                                               2,000 samples, score them with the judge if present
+
+The networks and the training step are the notebook's own (run.load_notebook_functions); the
+canonical network of the classic solutions (5x5 kernels, G 512-256-128, D 64-128-256) is built
+here from the notebook's layer helpers, for comparison.
+
+Yardsticks outside the project, used when present (CI and users simply get fewer lines):
+  ../shared/bench/torch_dcgan.py   the same canonical network in PyTorch; needs a Python with torch:
+                                   this one, or the one in $FACEGEN_TORCH_PYTHON
+  ../shared/tools/judge.py         scores samples; needs torch and faceie: $FACEGEN_JUDGE_PYTHON
+"""
+import argparse
+import glob
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
+sys.path.insert(0, ROOT)
+os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
+
+import helper  # noqa: E402
+import run  # noqa: E402
+
+with helper.native_stderr_silenced():
+    import tensorflow.compat.v1 as tf  # noqa: E402
+
+tf.get_logger().setLevel('ERROR')  # the FLOP profiler warns about its own deprecated internals
+Z_DIM = 100
+
+
+def load_notebook():
+    import matplotlib
+    matplotlib.use('Agg')  # show_generator_output draws nowhere
+    return run.load_notebook_functions()
+
+
+def canonical_networks(nb):
+    """The classic solution's network, on the notebook's helpers (and its batch norm)."""
+    lrelu, conv, deconv, dense, batch_norm = (nb[name] for name in ('lrelu', 'conv', 'deconv', 'dense', 'batch_norm'))
+
+    def discriminator(images, reuse=False):
+        with tf.variable_scope('discriminator', reuse=reuse):
+            h = lrelu(conv(images, 64, 'conv1', kernel=5))
+            h = lrelu(batch_norm(conv(h, 128, 'conv2', kernel=5), True, 'bn2'))
+            h = lrelu(batch_norm(conv(h, 256, 'conv3', kernel=5), True, 'bn3'))
+            logits = dense(tf.reshape(h, [-1, 4 * 4 * 256]), 1, 'logits')
+            return tf.sigmoid(logits), logits
+
+    def generator(z, out_channel_dim, is_train=True):
+        with tf.variable_scope('generator', reuse=not is_train):
+            h = lrelu(batch_norm(tf.reshape(dense(z, 7 * 7 * 512, 'project'), [-1, 7, 7, 512]), is_train, 'bn0'))
+            h = lrelu(batch_norm(deconv(h, 256, 'deconv1', kernel=5), is_train, 'bn1'))
+            h = lrelu(batch_norm(deconv(h, 128, 'deconv2', kernel=5), is_train, 'bn2'))
+            return tf.tanh(deconv(h, out_channel_dim, 'deconv3', kernel=5, stride=1))
+
+    return discriminator, generator
+
+
+def seed_model_opt(d_loss, g_loss, learning_rate, beta1):
+    """The classic solutions' optimizers, run one after the other: G's forward pass runs twice."""
+    t_vars = tf.trainable_variables()
+    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
+        d_opt = tf.train.AdamOptimizer(learning_rate, beta1=beta1).minimize(
+            d_loss, var_list=[v for v in t_vars if v.name.startswith('discriminator/')])
+        g_opt = tf.train.AdamOptimizer(learning_rate, beta1=beta1).minimize(
+            g_loss, var_list=[v for v in t_vars if v.name.startswith('generator/')])
+    return d_opt, g_opt
+
+
+def build_step(nb, channels, batch_size, canonical=False, seed_style=False):
+    """A graph holding one training step; returns (graph, run_step, flops per image)."""
+    saved = nb['discriminator'], nb['generator']
+    if canonical:
+        nb['discriminator'], nb['generator'] = canonical_networks(nb)
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            input_real, input_z, lr = nb['model_inputs'](28, 28, channels, Z_DIM)
+            d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
+            d_opt, g_opt = (seed_model_opt if seed_style else nb['model_opt'])(d_loss, g_loss, lr, 0.5)
+            flops = count_flops(graph, input_real, input_z, batch_size)
+    finally:
+        nb['discriminator'], nb['generator'] = saved
+
+    def run_step(sess, real, z):
+        feed = {input_real: real, input_z: z, lr: 0.0002}
+        if seed_style:
+            sess.run(d_opt, feed)
+            sess.run(g_opt, feed)
+        else:
+            sess.run([d_opt, g_opt], feed)
+    return graph, run_step, flops
+
+
+def count_flops(graph, input_real, input_z, batch_size):
+    """Floating-point operations per image of everything in the graph (TensorFlow's profiler,
+    which needs static shapes: the placeholders are given the batch size for the count)."""
+    input_real.set_shape([batch_size] + input_real.shape.as_list()[1:])
+    input_z.set_shape([batch_size, Z_DIM])
+    options = tf.profiler.ProfileOptionBuilder.float_operation()
+    options['output'] = 'none'
+    return tf.profiler.profile(graph, options=options).total_float_ops / batch_size
+
+
+def time_steps(graph, run_step, channels, batch_size, steps):
+    rng = np.random.default_rng(0)
+    real = rng.uniform(-1, 1, (batch_size, 28, 28, channels)).astype(np.float32)
+    with graph.as_default(), tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(5):
+            run_step(sess, real, rng.uniform(-1, 1, (batch_size, Z_DIM)))
+        start = time.perf_counter()
+        for _ in range(steps):
+            run_step(sess, real, rng.uniform(-1, 1, (batch_size, Z_DIM)))
+        return steps * batch_size / (time.perf_counter() - start)
+
+
+def sgemm_gflops(n=2048, repeats=10):
+    a, b = np.ones((n, n), np.float32), np.ones((n, n), np.float32)
+    a @ b
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+
+
+def input_figures(files, batch_size=64):
+    """Images per second: the original helper's per-batch JPEG decode, and the cached Dataset."""
+    n = min(len(files), 1024)
+    start = time.perf_counter()
+    for i in range(0, n - batch_size + 1, batch_size):
+        helper.get_batch(files[i:i + batch_size], 28, 28, 'RGB') / 255 - 0.5
+    per_batch = (n // batch_size * batch_size) / (time.perf_counter() - start)
+
+    start = time.perf_counter()
+    dataset = helper.Dataset('celeba', files)
+    first_use = time.perf_counter() - start
+    start, served = time.perf_counter(), 0
+    for _ in range(3):
+        for batch in dataset.get_batches(batch_size):
+            served += len(batch)
+    cached = served / (time.perf_counter() - start)
+    return per_batch, first_use, cached
+
+
+def torch_reference(channels, batch_size, steps):
+    script = os.path.join(SHARED, 'bench', 'torch_dcgan.py')
+    python = os.environ.get('FACEGEN_TORCH_PYTHON', sys.executable)
+    if not os.path.exists(script):
+        return None, f'{script} not found'
+    result = subprocess.run([python, script, '--channels', str(channels), '--batch', str(batch_size),
+                             '--steps', str(steps)], capture_output=True, text=True)
+    for line in result.stdout.splitlines():
+        if line.startswith('imgs_per_s='):
+            return float(line.split('=')[1]), None
+    return None, f'needs torch in {python} (set FACEGEN_TORCH_PYTHON)'
+
+
+def peak_rss_mib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def speed(args):
+    print(f'# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, '
+          f'TensorFlow {tf.__version__}, GPU: {bool(tf.config.list_physical_devices("GPU"))}')
+    print(f'# date: {time.strftime("%Y-%m-%d")}')
+    figures = {}
+    if args.data:
+        files = sorted(glob.glob(os.path.join(args.data, '*.jpg')))
+        per_batch, first_use, cached = input_figures(files)
+        figures.update(input_helper_img_s=per_batch, input_cache_build_s=first_use, input_cached_img_s=cached)
+        print(f'input: helper-style per-batch decode {per_batch:,.0f} img/s; cached {cached:,.0f} img/s '
+              f'({cached / per_batch:.0f}x); decoding {len(files):,} files once took {first_use:.1f} s')
+
+    nb = load_notebook()
+    gflops = sgemm_gflops()
+    figures['sgemm_gflop_s'] = gflops
+    print(f'sgemm: {gflops:.1f} GFLOP/s (numpy, {np.__version__})')
+    for name, kwargs in (('canonical, seed-style (2 runs)', dict(canonical=True, seed_style=True)),
+                         ('canonical, one run', dict(canonical=True)),
+                         ('default (notebook), one run', dict())):
+        graph, run_step, flops = build_step(nb, 3, args.batch, **kwargs)
+        img_s = time_steps(graph, run_step, 3, args.batch, args.steps)
+        bound = gflops * 1e9 / flops
+        figures[f'train {name} img/s'] = img_s
+        print(f'train step, {name}: {img_s:.1f} img/s at batch {args.batch}, {flops / 1e9:.2f} GFLOP/img, '
+              f'sgemm bound {bound:.1f} img/s, {img_s / bound:.0%} of it')
+    reference, why_not = torch_reference(3, args.batch, args.steps)
+    if reference:
+        canonical = figures['train canonical, one run img/s']
+        figures['torch_reference_img_s'] = reference
+        print(f'PyTorch reference (canonical network): {reference:.1f} img/s; one-run canonical step is '
+              f'{canonical / reference:.2f}x that')
+    else:
+        print(f'PyTorch reference: skipped ({why_not})')
+    figures['peak_rss_mib'] = peak_rss_mib()
+    print(f'peak RSS: {figures["peak_rss_mib"]:.0f} MiB')
+    print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
+
+
+def quality(args):
+    """Train the notebook's network and hyperparameters for a wall-clock budget, then sample."""
+    nb = load_notebook()
+    name = args.quality
+    folder = args.data or os.path.join(ROOT, 'data', helper.DATASETS[name].folder)
+    dataset = helper.Dataset(name, sorted(glob.glob(os.path.join(folder, '*.jpg'))))
+    channels = dataset.shape[3]
+    batch_size, learning_rate = args.batch, args.learning_rate
+    with tf.Graph().as_default():
+        input_real, input_z, lr = nb['model_inputs'](28, 28, channels, Z_DIM)
+        d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
+        d_opt, g_opt = nb['model_opt'](d_loss, g_loss, lr, 0.5)
+        samples = nb['generator'](input_z, channels, False)
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            start, steps = time.perf_counter(), 0
+            while time.perf_counter() - start < args.minutes * 60:
+                for batch in dataset.get_batches(batch_size):
+                    sess.run([d_opt, g_opt], {input_real: batch * 2, lr: learning_rate,
+                                              input_z: np.random.uniform(-1, 1, (batch_size, Z_DIM))})
+                    steps += 1
+                    if time.perf_counter() - start >= args.minutes * 60:
+                        break
+            elapsed = time.perf_counter() - start
+            images = helper.generated_to_uint8(
+                sess.run(samples, {input_z: np.random.uniform(-1, 1, (2000, Z_DIM))}))
+    out = args.out or os.path.join(ROOT, 'samples', f'bench_{name}_{args.minutes:g}min.npz')
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    np.savez_compressed(out, images=images)
+    print(f'{name}: {steps} batches of {batch_size} ({steps * batch_size / dataset.shape[0]:.1f} epochs of '
+          f'{dataset.shape[0]:,} images) in {elapsed / 60:.1f} min; 2,000 inference-mode samples in {out}')
+
+    judge = os.path.join(SHARED, 'tools', 'judge.py')
+    python = os.environ.get('FACEGEN_JUDGE_PYTHON', sys.executable)
+    if os.path.exists(judge):
+        kind = 'mnist' if name == 'mnist' else 'faces'
+        result = subprocess.run([python, judge, kind, out], capture_output=True, text=True, cwd=os.path.dirname(judge))
+        print(f'judge: {result.stdout.strip()}' if result.returncode == 0 else
+              f'judge: skipped (needs torch and faceie in {python}; set FACEGEN_JUDGE_PYTHON)')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--data', help='a folder of aligned CelebA JPEGs for the input figures '
+                        '(default ../shared/data/celeba_sample if present); with --quality, the training images')
+    parser.add_argument('--batch', type=int, default=None, help='batch size (speed: 64, as the references)')
+    parser.add_argument('--steps', type=int, default=30, help='timed training steps per network')
+    parser.add_argument('--quality', choices=sorted(helper.DATASETS), help='time-to-quality mode on this dataset')
+    parser.add_argument('-m', '--minutes', type=float, default=5, help='training budget for --quality')
+    parser.add_argument('--learning-rate', type=float, default=0.0005)
+    parser.add_argument('--out', help='where --quality writes its samples (.npz)')
+    args = parser.parse_args()
+    if args.quality:
+        args.batch = args.batch or 16
+        quality(args)
+    else:
+        args.batch = args.batch or 64
+        sample = os.path.join(SHARED, 'data', 'celeba_sample')
+        args.data = args.data or (sample if os.path.isdir(sample) else None)
+        speed(args)
+
+
+if __name__ == '__main__':
+    main()
