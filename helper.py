@@ -79,6 +79,11 @@ class _Offline(Exception):
     """No source of a dataset could be reached at all."""
 
 
+def _progress(iterable=None, **kwargs):
+    # stdout, where the notebook shows ordinary output; stderr would show as a warning
+    return tqdm(iterable, mininterval=1.0, file=sys.stdout, **kwargs)
+
+
 # ---------------------------------------------------------------- download
 
 def _looks_like_web_page(path):
@@ -98,8 +103,8 @@ def _fetch(url, output_file, pooch_instance):
             raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
                                 f'cause: try again tomorrow): {err}') from None
     else:
-        with tqdm(total=1, unit='B', unit_scale=True, unit_divisor=1024, mininterval=1.0, file=sys.stdout,
-                  desc=f'Downloading {os.path.basename(url.split("?")[0])}') as bar:
+        with _progress(total=1, unit='B', unit_scale=True, unit_divisor=1024,
+                       desc=f'Downloading {os.path.basename(url.split("?")[0])}') as bar:
             # total=1 until pooch reads Content-Length: pooch tests the bar's truth, undefined for None
             pooch.HTTPDownloader(progressbar=bar, timeout=30)(url, output_file, pooch_instance)
     if _looks_like_web_page(output_file):
@@ -119,6 +124,8 @@ def _download(spec, data_path):
         print(f'{save_path} does not match its checksum: removing it and downloading again.')
         os.remove(save_path)
 
+    if os.environ.get('FACEGEN_OFFLINE'):
+        raise _Offline('FACEGEN_OFFLINE is set')
     failures, reached_any = [], False
     for url in spec.sources:
         try:
@@ -190,8 +197,7 @@ def _unzip(save_path, extract_path):
                     f'{save_path} holds the entry {member.filename!r}, which would be written '
                     f'outside {root}. Nothing was extracted: delete the archive and download it '
                     'again from a source you trust.')
-        for member in tqdm(members, unit='file', desc=f'Extracting {os.path.basename(save_path)}',
-                           mininterval=1.0):
+        for member in _progress(members, unit='file', desc=f'Extracting {os.path.basename(save_path)}'):
             zf.extract(member, root)
     if not os.path.isdir(extract_path):
         raise ValueError(f'{save_path} has no {top}/ folder inside: it is not the expected archive. '
@@ -223,7 +229,7 @@ def _remove_stale_partials(spec, data_path):
 
 def _write_images(images, folder, desc):
     os.makedirs(folder, exist_ok=True)
-    for i, image in enumerate(tqdm(images, unit='image', desc=desc, mininterval=1.0)):
+    for i, image in enumerate(_progress(images, unit='image', desc=desc)):
         Image.fromarray(image).save(os.path.join(folder, f'image_{i}.jpg'), quality=95)
 
 
@@ -294,8 +300,9 @@ def native_stderr_silenced():
 def download_extract(database_name, data_path):
     """Download, verify and extract a dataset into data_path (mnist/ or img_align_celeba/).
 
-    With no network it writes real images that ship inside installed packages instead, in the
-    same layout, and says so; the next call with a network replaces them with the real data."""
+    With no network (or FACEGEN_OFFLINE set) it writes real images that ship inside installed
+    packages instead, in the same layout, and says so; the next call with a network replaces them
+    with the real data."""
     if database_name not in DATASETS:
         raise ValueError(f'Unknown dataset {database_name!r}: use one of {sorted(DATASETS)}.')
     spec = DATASETS[database_name]
@@ -405,7 +412,7 @@ def decode_all(data_files, width, height, mode, desc='Decoding'):
     images = np.empty((len(data_files), height, width, channels), np.uint8)
     kept, failed, count = [], [], 0
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool, \
-            tqdm(total=len(data_files), unit='image', desc=desc, mininterval=1.0, file=sys.stdout) as bar:
+            _progress(total=len(data_files), unit='image', desc=desc) as bar:
         # PIL releases the GIL while it decodes and resizes, so threads use every core
         for start, (decoded, bad) in zip(range(0, len(data_files), chunk),
                                          pool.map(_decode_chunk, chunks, repeat(width), repeat(height),

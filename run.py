@@ -77,7 +77,7 @@ def load_notebook_functions(path=NOTEBOOK, namespace=None):
     return namespace
 
 
-def run_notebook(quick, output_dir, resume=False):
+def run_notebook(quick, output_dir, resume=False, data_dir=None):
     import nbconvert
     import nbformat
     import papermill
@@ -93,7 +93,7 @@ def run_notebook(quick, output_dir, resume=False):
     try:
         papermill.execute_notebook(NOTEBOOK, executed,
                                    parameters={'quick_run': quick, 'samples_dir': os.path.join(output_dir, 'samples'),
-                                               'runs_dir': runs_dir},
+                                               'runs_dir': runs_dir, **({'data_dir': data_dir} if data_dir else {})},
                                    kernel_name=KERNEL_NAME, cwd=ROOT, progress_bar=True)
     except papermill.PapermillExecutionError as err:
         sys.exit(f'A notebook cell failed ({err.ename}: {err.evalue}). The executed notebook, '

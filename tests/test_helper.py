@@ -411,3 +411,16 @@ def test_square_grid_of_uint8_images_keeps_their_pixels():
     grid = np.array(helper.images_square_grid(images, 'L'))
     assert grid.shape == (56, 56)
     assert grid.max() == 255 and grid.min() == 0 and (grid == 255).sum() == 4 * 64
+
+
+def test_offline_switch_uses_the_bundled_data_without_asking_the_network(http_server, monkeypatch, tmp_path,
+                                                                        digits):
+    archive = idx_gz(digits)
+    route = http_server.routes['/mnist.gz'] = Route(archive)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    monkeypatch.setenv('FACEGEN_OFFLINE', '1')
+
+    helper.download_extract('mnist', str(tmp_path))
+
+    assert route.hits == 0
+    assert helper.is_bundled(str(tmp_path / 'mnist'))
