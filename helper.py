@@ -440,10 +440,12 @@ class Dataset(object):
         if dataset_name not in DATASETS:
             raise ValueError(f'Unknown dataset {dataset_name!r}: use one of {sorted(DATASETS)}.')
         if len(data_files) == 0:
+            folder = DATASETS[dataset_name].folder
             raise ValueError(
-                f'No {dataset_name} images were given (the file list is empty). Check that data_dir '
-                f'points at the folder holding {DATASETS[dataset_name].folder}/, and run '
-                f'helper.download_extract({dataset_name!r}, data_dir) to fetch the data.')
+                f'No {dataset_name} images were given: the file list is empty. The notebook looks for '
+                f'{os.path.join("<data_dir>", folder, "*.jpg")}, relative paths starting from '
+                f'{os.getcwd()}. Check that data_dir is the folder that holds {folder}/, and run '
+                f'helper.download_extract({dataset_name!r}, data_dir) to fetch the data there.')
         self.image_mode = DATASETS[dataset_name].image_mode
         self.data_files = sorted(data_files)
         self.images = self._load_or_build_cache(dataset_name)
@@ -480,6 +482,9 @@ class Dataset(object):
                     os.remove(os.path.join(folder, old))
             with tempfile.NamedTemporaryFile(dir=folder, suffix='.partial', delete=False) as f:
                 np.savez(f, images=images, kept=kept)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(f.name, 0o666 & ~umask)  # as readable as any other file here, not 0600
             os.replace(f.name, cache)  # whole or not at all
         except OSError as err:
             print(f'Could not write the decoded cache in {folder} ({err}): it stays in memory for this run.')

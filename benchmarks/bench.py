@@ -21,6 +21,7 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -38,6 +39,9 @@ with helper.native_stderr_silenced():
 
 tf.get_logger().setLevel('ERROR')  # the FLOP profiler warns about its own deprecated internals
 Z_DIM = 100
+# The notebook's hyperparameters per dataset (tests/test_bench.py checks them against its cells)
+NOTEBOOK_HYPERPARAMETERS = {'mnist': dict(batch_size=4, learning_rate=0.0005, beta1=0.5),
+                            'celeba': dict(batch_size=16, learning_rate=0.0005, beta1=0.5)}
 
 
 def load_notebook():
@@ -79,20 +83,29 @@ def seed_model_opt(d_loss, g_loss, learning_rate, beta1):
     return d_opt, g_opt
 
 
-def build_step(nb, channels, batch_size, canonical=False, seed_style=False):
-    """A graph holding one training step; returns (graph, run_step, flops per image)."""
-    saved = nb['discriminator'], nb['generator']
-    if canonical:
-        nb['discriminator'], nb['generator'] = canonical_networks(nb)
+def with_networks(nb, canonical):
+    """A context in which the notebook's model_loss builds the canonical or the default network."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def swapped():
+        saved = nb['discriminator'], nb['generator']
+        if canonical:
+            nb['discriminator'], nb['generator'] = canonical_networks(nb)
+        try:
+            yield
+        finally:
+            nb['discriminator'], nb['generator'] = saved
+    return swapped()
+
+
+def build_step(nb, channels, canonical=False, seed_style=False):
+    """A graph holding one training step; returns (graph, run_step)."""
     graph = tf.Graph()
-    try:
-        with graph.as_default():
-            input_real, input_z, lr = nb['model_inputs'](28, 28, channels, Z_DIM)
-            d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
-            d_opt, g_opt = (seed_model_opt if seed_style else nb['model_opt'])(d_loss, g_loss, lr, 0.5)
-            flops = count_flops(graph, input_real, input_z, batch_size)
-    finally:
-        nb['discriminator'], nb['generator'] = saved
+    with graph.as_default(), with_networks(nb, canonical):
+        input_real, input_z, lr = nb['model_inputs'](28, 28, channels, Z_DIM)
+        d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
+        d_opt, g_opt = (seed_model_opt if seed_style else nb['model_opt'])(d_loss, g_loss, lr, 0.5)
 
     def run_step(sess, real, z):
         feed = {input_real: real, input_z: z, lr: 0.0002}
@@ -101,17 +114,22 @@ def build_step(nb, channels, batch_size, canonical=False, seed_style=False):
             sess.run(g_opt, feed)
         else:
             sess.run([d_opt, g_opt], feed)
-    return graph, run_step, flops
+    return graph, run_step
 
 
-def count_flops(graph, input_real, input_z, batch_size):
-    """Floating-point operations per image of everything in the graph (TensorFlow's profiler,
-    which needs static shapes: the placeholders are given the batch size for the count)."""
-    input_real.set_shape([batch_size] + input_real.shape.as_list()[1:])
-    input_z.set_shape([batch_size, Z_DIM])
-    options = tf.profiler.ProfileOptionBuilder.float_operation()
-    options['output'] = 'none'
-    return tf.profiler.profile(graph, options=options).total_float_ops / batch_size
+def step_flops(nb, channels, batch_size, canonical=False):
+    """Floating-point operations per image of one one-run training step, counted by TensorFlow's
+    profiler on a graph with static shapes (every op once: a seed-style step runs G twice)."""
+    graph = tf.Graph()
+    with graph.as_default(), with_networks(nb, canonical):
+        input_real = tf.placeholder(tf.float32, [batch_size, 28, 28, channels])
+        input_z = tf.placeholder(tf.float32, [batch_size, Z_DIM])
+        d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
+        nb['model_opt'](d_loss, g_loss, 0.0002, 0.5)
+        options = tf.profiler.ProfileOptionBuilder.float_operation()
+        options['output'] = 'none'
+        with helper.native_stderr_silenced():
+            return tf.profiler.profile(graph, options=options).total_float_ops / batch_size
 
 
 def time_steps(graph, run_step, channels, batch_size, steps):
@@ -168,6 +186,30 @@ def torch_reference(channels, batch_size, steps):
     return None, f'needs torch in {python} (set FACEGEN_TORCH_PYTHON)'
 
 
+def input_memory(files, count, batch_size=64):
+    """Peak memory of the input pipeline alone on `count` files (the sample's files repeated up to
+    full CelebA's 202,599): decode once, then serve an epoch. Measures this whole process: run it
+    in a fresh one (--input-memory) so that nothing else counts."""
+    listed = [files[i % len(files)] for i in range(count)]
+    start = time.perf_counter()
+    dataset = helper.Dataset('celeba', listed)
+    built = time.perf_counter() - start
+    start, served = time.perf_counter(), 0
+    for batch in dataset.get_batches(batch_size):
+        served += len(batch)
+    print(f'input memory: {count:,} files decoded in {built:.0f} s, one epoch served at '
+          f'{served / (time.perf_counter() - start):,.0f} img/s; peak RSS {peak_rss_mib():,.0f} MiB '
+          f'(the uint8 images alone: {dataset.images.nbytes / 2 ** 20:,.0f} MiB)')
+
+
+def linked_data_dir(folder):
+    """A temporary data_dir whose img_align_celeba/ links to `folder`, so that the decoded cache is
+    written there and never beside images we only read (such as ../shared's sample)."""
+    data_dir = tempfile.mkdtemp(prefix='facegen-bench-')
+    os.symlink(os.path.abspath(folder), os.path.join(data_dir, 'img_align_celeba'))
+    return os.path.join(data_dir, 'img_align_celeba')
+
+
 def peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -178,7 +220,7 @@ def speed(args):
     print(f'# date: {time.strftime("%Y-%m-%d")}')
     figures = {}
     if args.data:
-        files = sorted(glob.glob(os.path.join(args.data, '*.jpg')))
+        files = sorted(glob.glob(os.path.join(linked_data_dir(args.data), '*.jpg')))
         per_batch, first_use, cached = input_figures(files)
         figures.update(input_helper_img_s=per_batch, input_cache_build_s=first_use, input_cached_img_s=cached)
         print(f'input: helper-style per-batch decode {per_batch:,.0f} img/s; cached {cached:,.0f} img/s '
@@ -187,16 +229,21 @@ def speed(args):
     nb = load_notebook()
     gflops = sgemm_gflops()
     figures['sgemm_gflop_s'] = gflops
-    print(f'sgemm: {gflops:.1f} GFLOP/s (numpy, {np.__version__})')
-    for name, kwargs in (('canonical, seed-style (2 runs)', dict(canonical=True, seed_style=True)),
-                         ('canonical, one run', dict(canonical=True)),
-                         ('default (notebook), one run', dict())):
-        graph, run_step, flops = build_step(nb, 3, args.batch, **kwargs)
+    print(f'sgemm: {gflops:.1f} GFLOP/s (numpy {np.__version__}, 2048x2048 float32, all cores)')
+    for name, canonical, seed_style in (('canonical, seed-style (2 runs)', True, True),
+                                        ('canonical, one run', True, False),
+                                        ('default (notebook), one run', False, False)):
+        graph, run_step = build_step(nb, 3, canonical, seed_style)
         img_s = time_steps(graph, run_step, 3, args.batch, args.steps)
-        bound = gflops * 1e9 / flops
         figures[f'train {name} img/s'] = img_s
-        print(f'train step, {name}: {img_s:.1f} img/s at batch {args.batch}, {flops / 1e9:.2f} GFLOP/img, '
-              f'sgemm bound {bound:.1f} img/s, {img_s / bound:.0%} of it')
+        line = f'train step, {name}: {img_s:.1f} img/s at batch {args.batch}'
+        if not seed_style:
+            flops = step_flops(nb, 3, args.batch, canonical)
+            bound = gflops * 1e9 / flops
+            figures[f'train {name} bound fraction'] = img_s / bound
+            line += (f'; {flops / 1e9:.2f} GFLOP/img, so the sgemm rate bounds it at {bound:.1f} img/s: '
+                     f'{img_s / bound:.0%} of that')
+        print(line)
     reference, why_not = torch_reference(3, args.batch, args.steps)
     if reference:
         canonical = figures['train canonical, one run img/s']
@@ -206,7 +253,9 @@ def speed(args):
     else:
         print(f'PyTorch reference: skipped ({why_not})')
     figures['peak_rss_mib'] = peak_rss_mib()
-    print(f'peak RSS: {figures["peak_rss_mib"]:.0f} MiB')
+    print(f'peak RSS of this benchmark (TensorFlow, 3 networks, numpy): {figures["peak_rss_mib"]:.0f} MiB')
+    if args.data:  # the input pipeline alone, on as many files as full CelebA, in a fresh process
+        subprocess.run([sys.executable, __file__, '--input-memory', '202599', '--data', args.data])
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
 
 
@@ -214,14 +263,15 @@ def quality(args):
     """Train the notebook's network and hyperparameters for a wall-clock budget, then sample."""
     nb = load_notebook()
     name = args.quality
-    folder = args.data or os.path.join(ROOT, 'data', helper.DATASETS[name].folder)
+    folder = linked_data_dir(args.data) if args.data else os.path.join(ROOT, 'data', helper.DATASETS[name].folder)
     dataset = helper.Dataset(name, sorted(glob.glob(os.path.join(folder, '*.jpg'))))
     channels = dataset.shape[3]
-    batch_size, learning_rate = args.batch, args.learning_rate
+    hyper = NOTEBOOK_HYPERPARAMETERS[name]
+    batch_size, learning_rate = args.batch or hyper['batch_size'], args.learning_rate or hyper['learning_rate']
     with tf.Graph().as_default():
         input_real, input_z, lr = nb['model_inputs'](28, 28, channels, Z_DIM)
         d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
-        d_opt, g_opt = nb['model_opt'](d_loss, g_loss, lr, 0.5)
+        d_opt, g_opt = nb['model_opt'](d_loss, g_loss, lr, hyper['beta1'])
         samples = nb['generator'](input_z, channels, False)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
@@ -236,7 +286,7 @@ def quality(args):
             elapsed = time.perf_counter() - start
             images = helper.generated_to_uint8(
                 sess.run(samples, {input_z: np.random.uniform(-1, 1, (2000, Z_DIM))}))
-    out = args.out or os.path.join(ROOT, 'samples', f'bench_{name}_{args.minutes:g}min.npz')
+    out = os.path.abspath(args.out or os.path.join(ROOT, 'samples', f'bench_{name}_{args.minutes:g}min.npz'))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     np.savez_compressed(out, images=images)
     print(f'{name}: {steps} batches of {batch_size} ({steps * batch_size / dataset.shape[0]:.1f} epochs of '
@@ -255,15 +305,21 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--data', help='a folder of aligned CelebA JPEGs for the input figures '
                         '(default ../shared/data/celeba_sample if present); with --quality, the training images')
-    parser.add_argument('--batch', type=int, default=None, help='batch size (speed: 64, as the references)')
+    parser.add_argument('--batch', type=int, default=None,
+                        help="batch size (speed: 64, as the references; quality: the notebook's)")
     parser.add_argument('--steps', type=int, default=30, help='timed training steps per network')
     parser.add_argument('--quality', choices=sorted(helper.DATASETS), help='time-to-quality mode on this dataset')
     parser.add_argument('-m', '--minutes', type=float, default=5, help='training budget for --quality')
-    parser.add_argument('--learning-rate', type=float, default=0.0005)
+    parser.add_argument('--learning-rate', type=float, help="quality: default the notebook's")
     parser.add_argument('--out', help='where --quality writes its samples (.npz)')
+    parser.add_argument('--input-memory', type=int, metavar='N',
+                        help="only measure the input pipeline's peak memory on N files (202599: full CelebA)")
     args = parser.parse_args()
-    if args.quality:
-        args.batch = args.batch or 16
+    if args.input_memory:
+        sample = os.path.join(SHARED, 'data', 'celeba_sample')
+        input_memory(sorted(glob.glob(os.path.join(linked_data_dir(args.data or sample), '*.jpg'))),
+                     args.input_memory)
+    elif args.quality:
         quality(args)
     else:
         args.batch = args.batch or 64

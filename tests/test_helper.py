@@ -307,9 +307,14 @@ def test_celeba_batches_are_rgb_in_range(tmp_path):
     assert batch.min() >= -0.5 and batch.max() <= 0.5
 
 
-def test_empty_file_list_is_a_clear_error():
-    with pytest.raises(ValueError, match='download_extract'):
-        helper.Dataset('celeba', [])
+def test_wrong_data_dir_is_a_clear_error_saying_where_to_look(tmp_path, monkeypatch):
+    import glob
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError) as err:
+        helper.Dataset('celeba', glob.glob(os.path.join('no-such-data', 'img_align_celeba/*.jpg')))
+    message = str(err.value)
+    assert 'img_align_celeba' in message and str(tmp_path) in message
+    assert "download_extract('celeba', data_dir)" in message
 
 
 def test_square_grid_of_constant_images_has_no_nan():

@@ -228,8 +228,8 @@ nb = run.load_notebook_functions()
 data = helper.Dataset('mnist', {files!r}, seed=0)
 with nb['tf'].Graph().as_default():
     try:
-        nb['train'](2, 8, 16, 0.0005, 0.5, data.get_batches, data.shape, data.image_mode,
-                    run_dir={run_dir!r}, max_batches=8, checkpoint_every=4, show_every=100)
+        nb['train']({epochs}, 8, 16, 0.0005, 0.5, data.get_batches, data.shape, data.image_mode,
+                    run_dir={run_dir!r}, max_batches={max_batches}, checkpoint_every=4, show_every=100)
     except RuntimeError as err:
         print(err)
         sys.exit(3)
@@ -241,7 +241,7 @@ def test_read_only_run_folder_is_a_clear_error_and_keeps_the_last_checkpoint(nb,
     train(nb, digits, run_dir, max_batches=4)
     before = {p.name: p.read_bytes() for p in run_dir.glob('model.ckpt-*')}
     script = TRAIN_IN_A_SUBPROCESS.format(root=os.path.dirname(run.__file__), files=digits.data_files,
-                                          run_dir=str(run_dir))
+                                          run_dir=str(run_dir), epochs=2, max_batches=8)
 
     try:
         result = subprocess.run(read_only_command(run_dir, [sys.executable, '-c', script]),
@@ -254,3 +254,28 @@ def test_read_only_run_folder_is_a_clear_error_and_keeps_the_last_checkpoint(nb,
     assert 'model.ckpt-4' in result.stdout, 'names the checkpoint that is still good'
     assert {p.name: p.read_bytes() for p in run_dir.glob('model.ckpt-*')} == before
     assert checkpoint_step(run_dir) == 4
+
+
+def test_killed_process_loses_only_the_batches_since_the_last_checkpoint(nb, digits, tmp_path):
+    import time
+    run_dir = tmp_path / 'run'
+    script = TRAIN_IN_A_SUBPROCESS.format(root=os.path.dirname(run.__file__), files=digits.data_files,
+                                          run_dir=str(run_dir), epochs=20, max_batches=None)
+    process = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 240
+        while (checkpoint_step(run_dir) or 0) < 12 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.2)
+    finally:
+        process.kill()  # SIGKILL: no handler runs, whatever it was doing
+        process.wait()
+    assert process.returncode == -signal.SIGKILL
+    saved = checkpoint_step(run_dir)
+    assert saved is not None and saved >= 12
+
+    assert saved < 20 * PER_EPOCH, 'killed part way'
+
+    train(nb, digits, run_dir, epochs=20, show_every=1000)  # same folder: resumes from what was saved
+
+    assert checkpoint_step(run_dir) == 20 * PER_EPOCH, 'the same total as a run never killed'
+    assert np.load(run_dir / 'losses.npy').shape == (20 * PER_EPOCH, 2)

@@ -1,0 +1,38 @@
+"""The benchmark measures what the notebook trains."""
+import ast
+import json
+import os
+import sys
+
+import pytest
+
+import run
+
+sys.path.insert(0, os.path.join(os.path.dirname(run.__file__), 'benchmarks'))
+import bench  # noqa: E402
+
+
+def training_cell_values(dataset_name):
+    cells = json.load(open(run.NOTEBOOK))['cells']
+    source = next(''.join(c['source']) for c in cells
+                  if c['cell_type'] == 'code' and f"helper.Dataset('{dataset_name}'" in ''.join(c['source']))
+    values = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            values[node.targets[0].id] = node.value.value
+    return values
+
+
+@pytest.mark.parametrize('dataset_name', ['mnist', 'celeba'])
+def test_bench_trains_with_the_notebooks_hyperparameters(dataset_name):
+    cell = training_cell_values(dataset_name)
+    for name, value in bench.NOTEBOOK_HYPERPARAMETERS[dataset_name].items():
+        assert cell[name] == value, name
+
+
+def test_flops_per_image_are_counted_for_both_networks(nb):
+    default = bench.step_flops(nb, 3, 8)
+    canonical = bench.step_flops(nb, 3, 8, canonical=True)
+    # the canonical network's transposed 5x5 convolutions alone are 320 M multiply-adds per image
+    assert 1.5e9 < canonical < 4e9
+    assert 0.1e9 < default < canonical / 4
