@@ -39,6 +39,19 @@ CELEBA_FACE_CROP = 108   # the centre square of an aligned 178x218 CelebA image 
 CACHE_FORMAT = 1        # bump when the decoded cache's layout or decoding changes
 BUNDLED_MARKER = 'BUNDLED.txt'  # written into a data folder filled from a package instead of a download
 
+# TensorFlow reads these once, when it loads; the notebook, run.py, the tests and the benchmark all
+# import helper first, so this is the one place they are set (a value already set wins).
+TENSORFLOW_ENVIRONMENT = {
+    # Its C++ start-up chatter (CUDA probing, CPU features) would bury the losses and pictures.
+    'TF_CPP_MIN_LOG_LEVEL': '3',
+    # TensorFlow turns its oneDNN kernels on by itself only for CPUs with AVX-512-class features. On
+    # others (AVX2 laptops, this project's 2-core AMD test machine) its fallback kernel for transposed
+    # convolutions, the generator's main cost, runs about 3x slower: see `python3 run.py bench`.
+    'TF_ENABLE_ONEDNN_OPTS': '1',
+}
+for _name, _value in TENSORFLOW_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
+
 DatasetSpec = namedtuple('DatasetSpec', 'name folder archive known_hash sources image_mode')
 
 MNIST = DatasetSpec(

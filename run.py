@@ -109,9 +109,8 @@ def run_notebook(quick, output_dir, resume=False, data_dir=None):
 
 
 def sample(run_dir, n_images, output_dir):
-    os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
     import numpy as np
-    import helper
+    import helper  # sets TensorFlow's environment before it loads
     with helper.native_stderr_silenced():
         import tensorflow.compat.v1 as tf
 

@@ -29,9 +29,8 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(os.path.dirname(ROOT), 'shared')
 sys.path.insert(0, ROOT)
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 
-import helper  # noqa: E402
+import helper  # noqa: E402  (first: it sets TensorFlow's environment)
 import run  # noqa: E402
 
 with helper.native_stderr_silenced():
@@ -215,8 +214,10 @@ def peak_rss_mib():
 
 
 def speed(args):
+    from tensorflow.python.util import _pywrap_util_port  # whether helper's TF_ENABLE_ONEDNN_OPTS took
     print(f'# machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}, '
-          f'TensorFlow {tf.__version__}, GPU: {bool(tf.config.list_physical_devices("GPU"))}')
+          f'TensorFlow {tf.__version__} (oneDNN kernels: {_pywrap_util_port.IsMklEnabled()}), '
+          f'GPU: {bool(tf.config.list_physical_devices("GPU"))}')
     print(f'# date: {time.strftime("%Y-%m-%d")}')
     figures = {}
     if args.data:

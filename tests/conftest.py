@@ -6,9 +6,9 @@ import threading
 
 import pytest
 
-os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '3')
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+import helper  # noqa: E402,F401  (before any test module imports TensorFlow: it sets its environment)
 
 
 @pytest.fixture(scope='session')

@@ -429,3 +429,25 @@ def test_offline_switch_uses_the_bundled_data_without_asking_the_network(http_se
 
     assert route.hits == 0
     assert helper.is_bundled(str(tmp_path / 'mnist'))
+
+
+ONEDNN_PROBE = '''
+import sys
+sys.path.insert(0, {root!r})
+import helper
+from tensorflow.python.util import _pywrap_util_port
+print(_pywrap_util_port.IsMklEnabled())
+'''
+
+
+@pytest.mark.parametrize('preset, expected', [(None, 'True'), ('0', 'False')])
+def test_importing_helper_turns_on_onednn_unless_the_user_chose(preset, expected):
+    import subprocess
+    import sys
+    env = {k: v for k, v in os.environ.items() if k not in helper.TENSORFLOW_ENVIRONMENT}
+    if preset is not None:
+        env['TF_ENABLE_ONEDNN_OPTS'] = preset
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    probe = subprocess.run([sys.executable, '-c', ONEDNN_PROBE.format(root=root)], env=env,
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.strip() == expected

@@ -220,7 +220,6 @@ def read_only_command(run_dir, command):
 
 TRAIN_IN_A_SUBPROCESS = '''
 import os, sys
-os.environ['TF_CPP_MIN_LOG_LEVEL'] = '3'
 import matplotlib; matplotlib.use('Agg')
 sys.path.insert(0, {root!r})
 import helper, run
