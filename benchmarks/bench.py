@@ -276,15 +276,13 @@ def quality(args):
         samples = nb['generator'](input_z, channels, False)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            start, steps, budget = time.perf_counter(), 0, args.minutes * 60
-            while time.perf_counter() - start < budget:
+            start, steps = time.perf_counter(), 0
+            while time.perf_counter() - start < args.minutes * 60:
                 for batch in dataset.get_batches(batch_size):
-                    # the notebook's schedule (linear to 0 over the run), over the time budget
-                    rate = learning_rate * max(0.0, 1 - (time.perf_counter() - start) / budget)
-                    sess.run([d_opt, g_opt], {input_real: batch * 2, lr: rate,
+                    sess.run([d_opt, g_opt], {input_real: batch * 2, lr: learning_rate,
                                               input_z: np.random.uniform(-1, 1, (batch_size, Z_DIM))})
                     steps += 1
-                    if time.perf_counter() - start >= budget:
+                    if time.perf_counter() - start >= args.minutes * 60:
                         break
             elapsed = time.perf_counter() - start
             images = helper.generated_to_uint8(
