@@ -14,11 +14,13 @@ Yardsticks outside the project, used when present (CI and users simply get fewer
   ../shared/tools/judge.py         scores samples; needs torch and faceie: $FACEGEN_JUDGE_PYTHON
 """
 import argparse
+import contextlib
 import glob
 import json
 import os
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -82,20 +84,16 @@ def seed_model_opt(d_loss, g_loss, learning_rate, beta1):
     return d_opt, g_opt
 
 
+@contextlib.contextmanager
 def with_networks(nb, canonical):
     """A context in which the notebook's model_loss builds the canonical or the default network."""
-    import contextlib
-
-    @contextlib.contextmanager
-    def swapped():
-        saved = nb['discriminator'], nb['generator']
-        if canonical:
-            nb['discriminator'], nb['generator'] = canonical_networks(nb)
-        try:
-            yield
-        finally:
-            nb['discriminator'], nb['generator'] = saved
-    return swapped()
+    saved = nb['discriminator'], nb['generator']
+    if canonical:
+        nb['discriminator'], nb['generator'] = canonical_networks(nb)
+    try:
+        yield
+    finally:
+        nb['discriminator'], nb['generator'] = saved
 
 
 def build_step(nb, channels, canonical=False, seed_style=False):
@@ -201,12 +199,18 @@ def input_memory(files, count, batch_size=64):
           f'(the uint8 images alone: {dataset.images.nbytes / 2 ** 20:,.0f} MiB)')
 
 
-def linked_data_dir(folder):
-    """A temporary data_dir whose img_align_celeba/ links to `folder`, so that the decoded cache is
-    written there and never beside images we only read (such as ../shared's sample)."""
+@contextlib.contextmanager
+def linked_image_files(folder):
+    """The JPEGs of `folder`, seen through a temporary data_dir whose img_align_celeba/ links to it,
+    so that the decoded cache is written there and never beside images we only read (such as
+    ../shared's sample). The temporary folder, cache included (456 MiB at full CelebA size), is
+    removed afterwards; rmtree unlinks the link and leaves the images it points at alone."""
     data_dir = tempfile.mkdtemp(prefix='facegen-bench-')
-    os.symlink(os.path.abspath(folder), os.path.join(data_dir, 'img_align_celeba'))
-    return os.path.join(data_dir, 'img_align_celeba')
+    try:
+        os.symlink(os.path.abspath(folder), os.path.join(data_dir, 'img_align_celeba'))
+        yield sorted(glob.glob(os.path.join(data_dir, 'img_align_celeba', '*.jpg')))
+    finally:
+        shutil.rmtree(data_dir)
 
 
 def peak_rss_mib():
@@ -221,8 +225,8 @@ def speed(args):
     print(f'# date: {time.strftime("%Y-%m-%d")}')
     figures = {}
     if args.data:
-        files = sorted(glob.glob(os.path.join(linked_data_dir(args.data), '*.jpg')))
-        per_batch, first_use, cached = input_figures(files)
+        with linked_image_files(args.data) as files:
+            per_batch, first_use, cached = input_figures(files)
         figures.update(input_helper_img_s=per_batch, input_cache_build_s=first_use, input_cached_img_s=cached)
         print(f'input: helper-style per-batch decode {per_batch:,.0f} img/s; cached {cached:,.0f} img/s '
               f'({cached / per_batch:.0f}x); decoding {len(files):,} files once took {first_use:.1f} s')
@@ -264,8 +268,12 @@ def quality(args):
     """Train the notebook's network and hyperparameters for a wall-clock budget, then sample."""
     nb = load_notebook()
     name = args.quality
-    folder = linked_data_dir(args.data) if args.data else os.path.join(ROOT, 'data', helper.DATASETS[name].folder)
-    dataset = helper.Dataset(name, sorted(glob.glob(os.path.join(folder, '*.jpg'))))
+    if args.data:
+        with linked_image_files(args.data) as files:
+            dataset = helper.Dataset(name, files)  # decoded into memory: the folder isn't needed after
+    else:
+        folder = os.path.join(ROOT, 'data', helper.DATASETS[name].folder)
+        dataset = helper.Dataset(name, sorted(glob.glob(os.path.join(folder, '*.jpg'))))
     channels = dataset.shape[3]
     hyper = NOTEBOOK_HYPERPARAMETERS[name]
     batch_size, learning_rate = args.batch or hyper['batch_size'], args.learning_rate or hyper['learning_rate']
@@ -318,8 +326,8 @@ def main():
     args = parser.parse_args()
     if args.input_memory:
         sample = os.path.join(SHARED, 'data', 'celeba_sample')
-        input_memory(sorted(glob.glob(os.path.join(linked_data_dir(args.data or sample), '*.jpg'))),
-                     args.input_memory)
+        with linked_image_files(args.data or sample) as files:
+            input_memory(files, args.input_memory)
     elif args.quality:
         quality(args)
     else:
