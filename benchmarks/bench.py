@@ -284,13 +284,17 @@ def quality(args):
         samples = nb['generator'](input_z, channels, False)
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            start, steps = time.perf_counter(), 0
-            while time.perf_counter() - start < args.minutes * 60:
+            start, steps, budget = time.perf_counter(), 0, args.minutes * 60
+            while time.perf_counter() - start < budget:
                 for batch in dataset.get_batches(batch_size):
-                    sess.run([d_opt, g_opt], {input_real: batch * 2, lr: learning_rate,
+                    # the notebook's schedule, over as many batches as the pace so far fits in the budget
+                    elapsed = time.perf_counter() - start
+                    expected_batches = steps * budget / elapsed if steps else float('inf')
+                    rate = nb['scheduled_learning_rate'](learning_rate, steps, expected_batches)
+                    sess.run([d_opt, g_opt], {input_real: batch * 2, lr: rate,
                                               input_z: np.random.uniform(-1, 1, (batch_size, Z_DIM))})
                     steps += 1
-                    if time.perf_counter() - start >= args.minutes * 60:
+                    if time.perf_counter() - start >= budget:
                         break
             elapsed = time.perf_counter() - start
             images = helper.generated_to_uint8(

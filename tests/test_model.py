@@ -1,0 +1,67 @@
+"""What the notebook's model does beyond the shapes and scopes problem_unittests checks: the
+discriminator's random shift and the learning-rate schedule train() follows."""
+import numpy as np
+import pytest
+import tensorflow.compat.v1 as tf
+
+from test_training import digits, train  # noqa: F401  (digits is a fixture)
+
+
+def test_random_shift_moves_the_whole_batch_by_at_most_two_pixels(nb):
+    images = np.random.default_rng(0).uniform(-1, 1, (3, 28, 28, 2)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        shifted = nb['random_shift'](tf.constant(images), pixels=2)
+        assert shifted.shape.as_list()[1:] == [28, 28, 2], 'the static shape the next layer needs'
+        padded = np.pad(images, [(0, 0), (2, 2), (2, 2), (0, 0)])
+        offsets = set()
+        for _ in range(60):
+            out = sess.run(shifted)
+            found = [(dy, dx) for dy in range(5) for dx in range(5)
+                     if np.array_equal(out, padded[:, dy:dy + 28, dx:dx + 28])]
+            assert len(found) == 1, 'every image is one window of the zero-padded batch, the same for all'
+            offsets |= set(found)
+    assert len(offsets) > 10, 'a new move on every call'
+
+
+def test_the_discriminator_sees_shifted_images(nb):
+    images = np.random.default_rng(1).uniform(-1, 1, (4, 28, 28, 1)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        _, logits = nb['discriminator'](tf.constant(images))
+        sess.run(tf.global_variables_initializer())
+        runs = [sess.run(logits) for _ in range(10)]
+    assert any(not np.allclose(runs[0], other) for other in runs[1:])
+
+
+def test_learning_rate_is_constant_then_falls_linearly_to_zero(nb):
+    rate, constant = nb['scheduled_learning_rate'], nb['CONSTANT_RATE_BATCHES']
+    total = constant + 1000
+    assert rate(0.001, 0, total) == rate(0.001, constant - 1, total) == 0.001
+    assert rate(0.001, constant + 500, total) == pytest.approx(0.0005)
+    assert rate(0.001, total, total) == 0.0
+    assert rate(0.001, 2 * total, total) == 0.0, 'never negative'
+    # the offline stand-ins' short runs keep the rate they were given
+    assert all(rate(0.001, done, constant) == 0.001 for done in range(constant))
+
+
+def test_train_feeds_the_scheduled_rate_to_both_optimizers(nb, digits, tmp_path, monkeypatch):  # noqa: F811
+    calls = []
+
+    def stop_after_batch_8(learning_rate, done, total):
+        calls.append((learning_rate, done, total))
+        return learning_rate if done < 8 else 0.0
+
+    monkeypatch.setitem(nb, 'scheduled_learning_rate', stop_after_batch_8)
+    train(nb, digits, tmp_path)  # 12 batches, a checkpoint every 4
+
+    assert calls == [(0.0005, done, 12) for done in range(12)]
+    saved = {step: weights(tmp_path / f'model.ckpt-{step}') for step in (4, 8, 12)}
+    for name in saved[8]:
+        assert not np.array_equal(saved[4][name], saved[8][name]), name + ' trained while the rate was 0.0005'
+        assert np.array_equal(saved[8][name], saved[12][name]), name + ' moved at rate 0'
+
+
+def weights(checkpoint):
+    reader = tf.train.load_checkpoint(str(checkpoint))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if name.startswith(('generator/', 'discriminator/')) and 'Adam' not in name
+            and not name.rsplit('/', 1)[1].startswith(('moving_', 'updates'))}
