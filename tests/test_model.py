@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from test_training import digits, train  # noqa: F401  (digits is a fixture)
+from test_training import checkpoint_values, digits, train  # noqa: F401  (digits is a fixture)
 
 
 def test_random_shift_moves_the_whole_batch_by_at_most_two_pixels(nb):
@@ -61,7 +61,6 @@ def test_train_feeds_the_scheduled_rate_to_both_optimizers(nb, digits, tmp_path,
 
 
 def weights(checkpoint):
-    reader = tf.train.load_checkpoint(str(checkpoint))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+    return {name: value for name, value in checkpoint_values(checkpoint).items()
             if name.startswith(('generator/', 'discriminator/')) and 'Adam' not in name
             and not name.rsplit('/', 1)[1].startswith(('moving_', 'updates'))}
