@@ -114,25 +114,99 @@ def build_step(nb, channels, canonical=False, seed_style=False):
     return graph, run_step
 
 
-def step_flops(nb, channels, batch_size, canonical=False):
-    """Floating-point operations per image of one one-run training step, counted by TensorFlow's
-    profiler on a graph with static shapes (every op once: a seed-style step runs G twice)."""
+def static_step(nb, channels, batch_size, canonical=False):
+    """A one-run training step on placeholders with a static batch size, so that TensorFlow can
+    count each op's FLOPs; returns (graph, feed, train ops)."""
     graph = tf.Graph()
     with graph.as_default(), with_networks(nb, canonical):
         input_real = tf.placeholder(tf.float32, [batch_size, 28, 28, channels])
         input_z = tf.placeholder(tf.float32, [batch_size, Z_DIM])
         d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
-        nb['model_opt'](d_loss, g_loss, 0.0002, 0.5)
-        options = tf.profiler.ProfileOptionBuilder.float_operation()
-        options['output'] = 'none'
-        with helper.native_stderr_silenced():
-            return tf.profiler.profile(graph, options=options).total_float_ops / batch_size
+        train = nb['model_opt'](d_loss, g_loss, 0.0002, 0.5)
+    rng = np.random.default_rng(0)
+    feed = {input_real: rng.uniform(-1, 1, (batch_size, 28, 28, channels)),
+            input_z: rng.uniform(-1, 1, (batch_size, Z_DIM))}
+    return graph, feed, train
 
 
-def time_steps(graph, run_step, channels, batch_size, steps):
+def step_flops(nb, channels, batch_size, canonical=False):
+    """Floating-point operations per image of one one-run training step, counted by TensorFlow's
+    profiler (every op once: a seed-style step runs G twice)."""
+    graph = static_step(nb, channels, batch_size, canonical)[0]
+    options = tf.profiler.ProfileOptionBuilder.float_operation()
+    options['output'] = 'none'
+    with helper.native_stderr_silenced():
+        return tf.profiler.profile(graph, options=options).total_float_ops / batch_size
+
+
+# TensorFlow runs independent ops side by side, each on all cores; with 2 cores, two big convolutions
+# then share them. One op at a time needs the session's own thread pools: the process-wide ones keep
+# the settings of the first session that made them.
+ONE_OP_AT_A_TIME = tf.ConfigProto(inter_op_parallelism_threads=1, use_per_session_threads=True)
+GEMM_OPS = {'Conv2D', 'Conv2DBackpropInput', 'Conv2DBackpropFilter', 'MatMul'}
+FILTER_GRADIENTS, OTHER_GEMMS, OTHER_OPS = ("G's transposed-conv filter gradients",
+                                             'other convolutions and matmuls', 'everything else')
+
+
+def op_kind(op):
+    if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose_grad' in op.name:
+        return FILTER_GRADIENTS
+    # grappler fuses a convolution with its bias into one kernel that keeps the BiasAdd's name
+    if op.type in GEMM_OPS or (op.type == 'BiasAdd' and op.inputs[0].op.type in GEMM_OPS):
+        return OTHER_GEMMS
+    return OTHER_OPS
+
+
+def op_time_breakdown(nb, channels, batch_size, traced_steps=5):
+    """Where the canonical one-run step's time goes: ops run one at a time (so each op's time is its
+    own) and are traced; returns {kind: (seconds, FLOPs)} per step."""
+    from tensorflow.python.framework import ops as tf_ops
+    graph, feed, train = static_step(nb, channels, batch_size, canonical=True)
+    figures = {kind: (0.0, 0) for kind in (FILTER_GRADIENTS, OTHER_GEMMS, OTHER_OPS)}
+    for op in graph.get_operations():
+        flops = tf_ops.get_stats_for_node_def(graph, op.node_def, 'flops').value or 0
+        seconds, total = figures[op_kind(op)]
+        figures[op_kind(op)] = seconds, total + flops
+    op_names = {op.name for op in graph.get_operations()}
+    with graph.as_default(), tf.Session(config=ONE_OP_AT_A_TIME) as sess:
+        sess.run(tf.global_variables_initializer())
+        for _ in range(5):
+            sess.run(train, feed)
+        for _ in range(traced_steps):
+            trace = tf.RunMetadata()
+            sess.run(train, feed, tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), trace)
+            for node in (n for device in trace.step_stats.dev_stats for n in device.node_stats):
+                name = node.node_name.split(':')[0]
+                # grappler's own new nodes (constant folding and the like) are not in our graph
+                kind = op_kind(graph.get_operation_by_name(name)) if name in op_names else OTHER_OPS
+                seconds, flops = figures[kind]
+                figures[kind] = seconds + node.all_end_rel_micros / 1e6 / traced_steps, flops
+    return figures
+
+
+def print_op_time_breakdown(nb, batch_size, gflops):
+    """Print where the canonical step's time goes, and the most that faster convolution kernels
+    could buy: their FLOPs at the sgemm rate, every other op as measured."""
+    breakdown = op_time_breakdown(nb, 3, batch_size)
+    print('canonical one-run step, op by op (one at a time): ' + '; '.join(
+        f'{kind} {seconds * 1000:.0f} ms' + (f' at {flops / seconds / 1e9:.0f} GFLOP/s' if flops > 1e9 else '')
+        for kind, (seconds, flops) in breakdown.items()))
+    measured = {kind: seconds for kind, (seconds, flops) in breakdown.items()}
+    at_sgemm = {kind: flops / (gflops * 1e9) for kind, (seconds, flops) in breakdown.items()}
+    bound = sum(at_sgemm.values())
+    filters_fast = {**measured, FILTER_GRADIENTS: at_sgemm[FILTER_GRADIENTS]}
+    convolutions_fast = {**at_sgemm, OTHER_OPS: measured[OTHER_OPS]}
+    fractions = {'ops as measured': bound / sum(measured.values()),
+                 'filter gradients at the sgemm rate': bound / sum(filters_fast.values()),
+                 'all convolutions at the sgemm rate': bound / sum(convolutions_fast.values())}
+    print('  fraction of the sgemm bound: ' + '; '.join(f'{name} {value:.0%}' for name, value in fractions.items()))
+    return {f'bound fraction, {name}': float(value) for name, value in fractions.items()}
+
+
+def time_steps(graph, run_step, channels, batch_size, steps, config=None):
     rng = np.random.default_rng(0)
     real = rng.uniform(-1, 1, (batch_size, 28, 28, channels)).astype(np.float32)
-    with graph.as_default(), tf.Session() as sess:
+    with graph.as_default(), tf.Session(config=config) as sess:
         sess.run(tf.global_variables_initializer())
         for _ in range(5):
             run_step(sess, real, rng.uniform(-1, 1, (batch_size, Z_DIM)))
@@ -235,11 +309,13 @@ def speed(args):
     gflops = sgemm_gflops()
     figures['sgemm_gflop_s'] = gflops
     print(f'sgemm: {gflops:.1f} GFLOP/s (numpy {np.__version__}, 2048x2048 float32, all cores)')
-    for name, canonical, seed_style in (('canonical, seed-style (2 runs)', True, True),
-                                        ('canonical, one run', True, False),
-                                        ('default (notebook), one run', False, False)):
+    for name, canonical, seed_style, config in (
+            ('canonical, seed-style (2 runs)', True, True, None),
+            ('canonical, one run', True, False, None),
+            ('canonical, one run, one op at a time', True, False, ONE_OP_AT_A_TIME),
+            ('default (notebook), one run', False, False, None)):
         graph, run_step = build_step(nb, 3, canonical, seed_style)
-        img_s = time_steps(graph, run_step, 3, args.batch, args.steps)
+        img_s = time_steps(graph, run_step, 3, args.batch, args.steps, config)
         figures[f'train {name} img/s'] = img_s
         line = f'train step, {name}: {img_s:.1f} img/s at batch {args.batch}'
         if not seed_style:
@@ -249,12 +325,14 @@ def speed(args):
             line += (f'; {flops / 1e9:.2f} GFLOP/img, so the sgemm rate bounds it at {bound:.1f} img/s: '
                      f'{img_s / bound:.0%} of that')
         print(line)
+    figures.update(print_op_time_breakdown(nb, args.batch, gflops))
     reference, why_not = torch_reference(3, args.batch, args.steps)
     if reference:
         canonical = figures['train canonical, one run img/s']
         figures['torch_reference_img_s'] = reference
+        one_at_a_time = figures['train canonical, one run, one op at a time img/s']
         print(f'PyTorch reference (canonical network): {reference:.1f} img/s; one-run canonical step is '
-              f'{canonical / reference:.2f}x that')
+              f'{canonical / reference:.2f}x that ({one_at_a_time / reference:.2f}x one op at a time, as PyTorch runs)')
     else:
         print(f'PyTorch reference: skipped ({why_not})')
     figures['peak_rss_mib'] = peak_rss_mib()

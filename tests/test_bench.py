@@ -36,3 +36,12 @@ def test_flops_per_image_are_counted_for_both_networks(nb):
     # the canonical network's transposed 5x5 convolutions alone are 320 M multiply-adds per image
     assert 1.5e9 < canonical < 4e9
     assert 0.1e9 < default < canonical / 4
+
+
+def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb):
+    breakdown = bench.op_time_breakdown(nb, 3, 8, traced_steps=1)
+    assert set(breakdown) == {bench.FILTER_GRADIENTS, bench.OTHER_GEMMS, bench.OTHER_OPS}
+    assert sum(flops for seconds, flops in breakdown.values()) == pytest.approx(bench.step_flops(nb, 3, 8, True) * 8)
+    # the filter gradients of G's two big 5x5 transposed convolutions: 321 MFLOP per image each
+    assert breakdown[bench.FILTER_GRADIENTS][1] / 8 > 2 * 321e6
+    assert all(seconds > 0 for seconds, flops in breakdown.values())
