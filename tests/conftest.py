@@ -5,10 +5,11 @@ import sys
 import threading
 
 import pytest
+from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-import helper  # noqa: E402,F401  (before any test module imports TensorFlow: it sets its environment)
+import helper  # noqa: E402  (before any test module imports TensorFlow: it sets its environment)
 
 
 @pytest.fixture(scope='session')
@@ -45,6 +46,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+@pytest.fixture(scope='module')
+def digits(tmp_path_factory):
+    """48 real digits as PNG files, in a Dataset: enough for train() to run a few batches."""
+    folder = tmp_path_factory.mktemp('data') / 'mnist'
+    folder.mkdir()
+    for i, digit in enumerate(helper.bundled_mnist()[:48]):
+        Image.fromarray(digit).save(folder / f'image_{i}.png')
+    return helper.Dataset('mnist', sorted(str(p) for p in folder.iterdir()), seed=0)
 
 
 @pytest.fixture

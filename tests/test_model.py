@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
-from test_training import checkpoint_values, digits, train  # noqa: F401  (digits is a fixture)
+from test_training import checkpoint_values, train
 
 
 def test_random_shift_moves_the_whole_batch_by_at_most_two_pixels(nb):

@@ -12,20 +12,10 @@ import pytest
 import tensorflow.compat.v1 as tf
 from PIL import Image
 
-import helper
 import run
 
 BATCH = 8
-PER_EPOCH = 6  # 48 digits / 8
-
-
-@pytest.fixture(scope='module')
-def digits(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('data') / 'mnist'
-    folder.mkdir()
-    for i, digit in enumerate(helper.bundled_mnist()[:48]):
-        Image.fromarray(digit).save(folder / f'image_{i}.png')
-    return helper.Dataset('mnist', sorted(str(p) for p in folder.iterdir()), seed=0)
+PER_EPOCH = 6  # the digits fixture's 48 digits / 8
 
 
 def train(nb, digits, run_dir, epochs=2, get_batches=None, **kwargs):
@@ -215,7 +205,7 @@ def read_only_command(run_dir, command):
                            capture_output=True)
     if probe.returncode != 0:
         pytest.skip('root without permission to make a read-only mount: cannot make a folder read-only')
-    return ['unshare', '-m', 'sh', '-c', f'mount --bind -o ro "$0" "$0" && exec "$@"', str(run_dir)] + command
+    return ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', str(run_dir)] + command
 
 
 TRAIN_IN_A_SUBPROCESS = '''
