@@ -4,7 +4,9 @@ import json
 import os
 import sys
 
+import numpy as np
 import pytest
+import tensorflow.compat.v1 as tf
 
 import run
 
@@ -45,3 +47,29 @@ def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb):
     # the filter gradients of G's two big 5x5 transposed convolutions: 321 MFLOP per image each
     assert breakdown[bench.FILTER_GRADIENTS][1] / 8 > 2 * 321e6
     assert all(seconds > 0 for seconds, flops in breakdown.values())
+
+
+@pytest.mark.parametrize('kernel, stride, size', [(5, 2, 7), (5, 1, 28), (4, 2, 7)])
+def test_dilated_filter_gradient_equals_tensorflows(nb, kernel, stride, size):
+    rng = np.random.default_rng(kernel * stride)
+    x = rng.standard_normal((3, size, size, 6)).astype(np.float32)
+    w = rng.standard_normal((kernel, kernel, 4, 6)).astype(np.float32)
+    with tf.Graph().as_default(), tf.Session() as sess:
+        results = []
+        for transposed_conv in (tf.nn.conv2d_transpose, bench.conv2d_transpose_dilated_filter_gradient):
+            xt, wt = tf.constant(x), tf.constant(w)
+            y = transposed_conv(xt, wt, [3, size * stride, size * stride, 4], strides=[1, stride, stride, 1],
+                                padding='SAME')
+            results.append(sess.run([y] + tf.gradients(tf.reduce_sum(y * y), [xt, wt])))
+    for stock, dilated in zip(*results):
+        np.testing.assert_allclose(dilated, stock, rtol=1e-4, atol=1e-4 * np.abs(stock).max())
+
+
+def test_dilated_filter_gradients_reach_the_notebooks_deconv_and_leave_it_after(nb):
+    with bench.dilated_filter_gradients():
+        graph, _ = bench.build_step(nb, 3, canonical=True)
+    assert tf.nn.conv2d_transpose is bench.STOCK_CONV2D_TRANSPOSE
+    # the filter gradients are dilated convolutions now, not Conv2DBackpropFilter
+    assert not [op for op in graph.get_operations()
+                if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose' in op.name]
+    assert [op for op in graph.get_operations() if op.type == 'Conv2D' and op.get_attr('dilations')[1] == 2]
