@@ -50,7 +50,7 @@ def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb):
 
 
 @pytest.mark.parametrize('kernel, stride, size', [(5, 2, 7), (5, 1, 28), (4, 2, 7)])
-def test_dilated_filter_gradient_equals_tensorflows(nb, kernel, stride, size):
+def test_dilated_filter_gradient_equals_tensorflows(kernel, stride, size):
     rng = np.random.default_rng(kernel * stride)
     x = rng.standard_normal((3, size, size, 6)).astype(np.float32)
     w = rng.standard_normal((kernel, kernel, 4, 6)).astype(np.float32)
