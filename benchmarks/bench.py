@@ -198,12 +198,11 @@ def op_time_breakdown(nb, channels, batch_size, traced_steps=5):
     own) and are traced; returns {kind: (seconds, FLOPs)} per step."""
     from tensorflow.python.framework import ops as tf_ops
     graph, feed, train = static_step(nb, channels, batch_size, canonical=True)
-    figures = {kind: (0.0, 0) for kind in (FILTER_GRADIENTS, OTHER_GEMMS, OTHER_OPS)}
-    for op in graph.get_operations():
-        flops = tf_ops.get_stats_for_node_def(graph, op.node_def, 'flops').value or 0
-        seconds, total = figures[op_kind(op)]
-        figures[op_kind(op)] = seconds, total + flops
-    op_names = {op.name for op in graph.get_operations()}
+    ops_by_name = {op.name: op for op in graph.get_operations()}
+    seconds = dict.fromkeys((FILTER_GRADIENTS, OTHER_GEMMS, OTHER_OPS), 0.0)
+    flops = dict.fromkeys(seconds, 0)
+    for op in ops_by_name.values():
+        flops[op_kind(op)] += tf_ops.get_stats_for_node_def(graph, op.node_def, 'flops').value or 0
     with graph.as_default(), tf.Session(config=ONE_OP_AT_A_TIME) as sess:
         sess.run(tf.global_variables_initializer())
         for _ in range(5):
@@ -212,12 +211,10 @@ def op_time_breakdown(nb, channels, batch_size, traced_steps=5):
             trace = tf.RunMetadata()
             sess.run(train, feed, tf.RunOptions(trace_level=tf.RunOptions.FULL_TRACE), trace)
             for node in (n for device in trace.step_stats.dev_stats for n in device.node_stats):
-                name = node.node_name.split(':')[0]
+                op = ops_by_name.get(node.node_name.split(':')[0])
                 # grappler's own new nodes (constant folding and the like) are not in our graph
-                kind = op_kind(graph.get_operation_by_name(name)) if name in op_names else OTHER_OPS
-                seconds, flops = figures[kind]
-                figures[kind] = seconds + node.all_end_rel_micros / 1e6 / traced_steps, flops
-    return figures
+                seconds[op_kind(op) if op else OTHER_OPS] += node.all_end_rel_micros / 1e6 / traced_steps
+    return {kind: (seconds[kind], flops[kind]) for kind in seconds}
 
 
 def print_op_time_breakdown(nb, batch_size, gflops):
@@ -345,6 +342,7 @@ def speed(args):
     gflops = sgemm_gflops()
     figures['sgemm_gflop_s'] = gflops
     print(f'sgemm: {gflops:.1f} GFLOP/s (numpy {np.__version__}, 2048x2048 float32, all cores)')
+    flops_per_image = {canonical: step_flops(nb, 3, args.batch, canonical) for canonical in (True, False)}
     for name, canonical, seed_style, config, dilated in (
             ('canonical, seed-style (2 runs)', True, True, None, False),
             ('canonical, one run', True, False, None, False),
@@ -357,7 +355,7 @@ def speed(args):
         figures[f'train {name} img/s'] = img_s
         line = f'train step, {name}: {img_s:.1f} img/s at batch {args.batch}'
         if not seed_style:
-            flops = step_flops(nb, 3, args.batch, canonical)
+            flops = flops_per_image[canonical]
             bound = gflops * 1e9 / flops
             figures[f'train {name} bound fraction'] = img_s / bound
             line += (f'; {flops / 1e9:.2f} GFLOP/img, so the sgemm rate bounds it at {bound:.1f} img/s: '
