@@ -251,13 +251,21 @@ def time_steps(graph, run_step, channels, batch_size, steps, config=None):
         return steps * batch_size / (time.perf_counter() - start)
 
 
-def sgemm_gflops(n=2048, repeats=10):
+SGEMM_READS = 5
+
+
+def sgemm_gflops(n=2048, repeats=10, reads=SGEMM_READS):
+    """numpy's float32 GEMM rate, the best of a few reads: on a shared machine one read can come in
+    far low (159 next to 177), and a low rate would flatter every fraction of the bound."""
     a, b = np.ones((n, n), np.float32), np.ones((n, n), np.float32)
     a @ b
-    start = time.perf_counter()
-    for _ in range(repeats):
-        a @ b
-    return 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9
+    best = 0.0
+    for _ in range(reads):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        best = max(best, 2 * n ** 3 * repeats / (time.perf_counter() - start) / 1e9)
+    return best
 
 
 def input_figures(files, batch_size=64):
@@ -343,7 +351,8 @@ def speed(args):
     nb = load_notebook()
     gflops = sgemm_gflops()
     figures['sgemm_gflop_s'] = gflops
-    print(f'sgemm: {gflops:.1f} GFLOP/s (numpy {np.__version__}, 2048x2048 float32, all cores)')
+    print(f'sgemm: {gflops:.1f} GFLOP/s (numpy {np.__version__}, 2048x2048 float32, all cores, '
+          f'best of {SGEMM_READS} reads)')
     flops_per_image = {canonical: step_flops(nb, 3, args.batch, canonical) for canonical in (True, False)}
     for name, canonical, seed_style, config, dilated in (
             ('canonical, seed-style (2 runs)', True, True, None, False),
