@@ -7,6 +7,9 @@ Public interface (unchanged from the original Udacity helper):
     get_batch(image_files, width, height, mode)
     images_square_grid(images, mode)
     Dataset(dataset_name, data_files) with .shape, .image_mode, .get_batches(batch_size)
+
+and, for the notebook's deconv layer, conv2d_transpose(x, w, stride): TensorFlow's transposed
+convolution with a weight gradient that runs faster on a CPU.
 """
 import contextlib
 import gzip
@@ -536,3 +539,58 @@ def _prefetch(iterable, depth=4):
             yield item
     finally:
         stop.set()
+
+
+# ---------------------------------------------------------------- the generator's transposed convolution
+# Measured on the project's 2-core AVX2 CPU (README, "What made the step fast"): the batch has to be
+# big enough for the dilated convolution's reduction (batch x input height x width) to pay; at the
+# MNIST cell's batch 4 TensorFlow's kernel is as fast, at 16 the notebook's step gains 3-5%, at 64
+# 8%, and the classic network's 15-21%. The dilated convolution's batch is the layer's output
+# channels: with 3 (a colour generator's last layer) it took 20 ms against TensorFlow's 8.
+DILATED_GRADIENT_MIN_BATCH = 16
+DILATED_GRADIENT_MIN_CHANNELS = 64
+
+
+def tensorflow_conv2d_transpose(x, w, stride):
+    """TensorFlow's transposed convolution, SAME padding, output stride x the input's size."""
+    import tensorflow.compat.v1 as tf  # imported here: this module sets TensorFlow's environment first
+    output_shape = tf.stack([tf.shape(x)[0], x.shape[1] * stride, x.shape[2] * stride, w.shape[2]])
+    return tf.nn.conv2d_transpose(x, w, output_shape, [1, stride, stride, 1], 'SAME')
+
+
+def conv2d_transpose(x, w, stride):
+    """tensorflow_conv2d_transpose, the same sums, with a faster weight gradient on a CPU.
+
+    TensorFlow computes dW with oneDNN's stride-2 filter-gradient kernel, which ran at 96-140
+    GFLOP/s here where a large sgemm runs at 175-191. But dW[kh, kw] = sum over n, i, j of
+    dy[n, s*i + kh - top, s*j + kw - top] * x[n, i, j] is also one forward convolution of dy, with its
+    batch as channels, by x as the filter, dilated by the stride s: oneDNN runs that at 150-200.
+    On a GPU, or where it would not pay (see the constants above), TensorFlow's own gradient."""
+    import tensorflow.compat.v1 as tf
+    kernel, channels = int(w.shape[0]), int(w.shape[2])
+    static_batch = x.shape[0]
+    if (channels < DILATED_GRADIENT_MIN_CHANNELS or kernel < stride or tf.config.list_physical_devices('GPU')
+            or (static_batch is not None and static_batch < DILATED_GRADIENT_MIN_BATCH)):
+        return tensorflow_conv2d_transpose(x, w, stride)
+    strides = [1, stride, stride, 1]
+    top = (kernel - stride) // 2  # how SAME pads the adjoint convolution
+    bottom = kernel - stride - top
+
+    @tf.custom_gradient
+    def transposed_conv(x, w):
+        def dilated_filter_gradient(dy):
+            # padded inside the convolution, not by tf.pad: oneDNN then picks a faster kernel
+            dw = tf.nn.conv2d(tf.transpose(dy, [3, 1, 2, 0]), tf.transpose(x, [1, 2, 0, 3]), [1, 1, 1, 1],
+                              [[0, 0], [top, bottom], [top, bottom], [0, 0]], dilations=[1, stride, stride, 1])
+            return tf.transpose(dw, [1, 2, 0, 3])
+
+        def grad(dy):
+            with tf.name_scope('filter_gradient'):
+                if static_batch is not None:
+                    dw = dilated_filter_gradient(dy)
+                else:  # the batch is known only when the step runs
+                    dw = tf.cond(tf.shape(x)[0] >= DILATED_GRADIENT_MIN_BATCH, lambda: dilated_filter_gradient(dy),
+                                 lambda: tf.nn.conv2d_backprop_filter(dy, tf.shape(w), x, strides, 'SAME'))
+            return tf.nn.conv2d(dy, w, strides, 'SAME'), dw
+        return tensorflow_conv2d_transpose(x, w, stride), grad
+    return transposed_conv(x, tf.convert_to_tensor(w))

@@ -96,53 +96,22 @@ def with_networks(nb, canonical):
         nb['discriminator'], nb['generator'] = saved
 
 
-STOCK_CONV2D_TRANSPOSE = tf.nn.conv2d_transpose
-# The dilated convolution's batch is the layer's output channels: the canonical generator's last
-# layer (3) took 20 ms this way against 8 in TensorFlow's own kernel.
-MIN_DILATED_CHANNELS = 64
-
-
-def conv2d_transpose_dilated_filter_gradient(x, w, output_shape, strides, padding='SAME'):
-    """tf.nn.conv2d_transpose whose filter gradient is one forward convolution, dilated by the stride,
-    of the output gradient (its batch as channels) with the input (as the filter): the same sums.
-    On this AVX2 CPU oneDNN runs the canonical network's two big ones at 193 and 148 GFLOP/s this
-    way, transposes included, against 97-140 in its stride-2 filter-gradient kernel; see the README
-    for why it stays here."""
-    stride, kernel, channels = strides[1], int(w.shape[0]), int(w.shape[2])
-    assert padding == 'SAME' and kernel >= stride
-    if channels < MIN_DILATED_CHANNELS:
-        return STOCK_CONV2D_TRANSPOSE(x, w, output_shape, strides, padding)
-    top = (kernel - stride) // 2  # how SAME pads the adjoint convolution
-    bottom = kernel - stride - top
-
-    @tf.custom_gradient
-    def transposed_conv(x, w):
-        def grad(dy):
-            dx = tf.nn.conv2d(dy, w, strides, 'SAME')
-            # Padding inside the convolution, not by tf.pad: oneDNN then picks a faster kernel
-            # (193 against 167 GFLOP/s for the 7x7x512 layer, medians of six interleaved reads).
-            dw = tf.nn.conv2d(tf.transpose(dy, [3, 1, 2, 0]), tf.transpose(x, [1, 2, 0, 3]), [1, 1, 1, 1],
-                              [[0, 0], [top, bottom], [top, bottom], [0, 0]], dilations=[1, stride, stride, 1])
-            return dx, tf.transpose(dw, [1, 2, 0, 3])
-        return STOCK_CONV2D_TRANSPOSE(x, w, output_shape, strides, padding), grad
-    return transposed_conv(x, tf.convert_to_tensor(w))
-
-
 @contextlib.contextmanager
-def dilated_filter_gradients():
-    """A context in which the notebook's deconv builds its layers with the dilated filter gradient."""
-    tf.nn.conv2d_transpose = conv2d_transpose_dilated_filter_gradient
+def tensorflow_filter_gradients():
+    """A context in which the notebook's deconv builds its layers with TensorFlow's own gradient."""
+    fast = helper.conv2d_transpose
+    helper.conv2d_transpose = helper.tensorflow_conv2d_transpose
     try:
         yield
     finally:
-        tf.nn.conv2d_transpose = STOCK_CONV2D_TRANSPOSE
+        helper.conv2d_transpose = fast
 
 
-def build_step(nb, channels, canonical=False, seed_style=False, dilated=False):
+def build_step(nb, channels, canonical=False, seed_style=False, tensorflow_gradients=False):
     """A graph holding one training step; returns (graph, run_step)."""
     graph = tf.Graph()
     with graph.as_default(), with_networks(nb, canonical), \
-            dilated_filter_gradients() if dilated else contextlib.nullcontext():
+            tensorflow_filter_gradients() if tensorflow_gradients else contextlib.nullcontext():
         input_real, input_z, lr = nb['model_inputs'](28, 28, channels, Z_DIM)
         d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
         d_opt, g_opt = (seed_model_opt if seed_style else nb['model_opt'])(d_loss, g_loss, lr, 0.5)
@@ -174,8 +143,10 @@ def static_step(nb, channels, batch_size, canonical=False):
 
 def step_flops(nb, channels, batch_size, canonical=False):
     """Floating-point operations per image of one one-run training step, counted by TensorFlow's
-    profiler (every op once: a seed-style step runs G twice)."""
-    graph = static_step(nb, channels, batch_size, canonical)[0]
+    profiler (every op once: a seed-style step runs G twice), on TensorFlow's own gradients: the
+    network's cost, whichever way a gradient is computed."""
+    with tensorflow_filter_gradients():
+        graph = static_step(nb, channels, batch_size, canonical)[0]
     options = tf.profiler.ProfileOptionBuilder.float_operation()
     options['output'] = 'none'
     with helper.native_stderr_silenced():
@@ -192,7 +163,8 @@ FILTER_GRADIENTS, OTHER_GEMMS, OTHER_OPS = ("G's transposed-conv filter gradient
 
 
 def op_kind(op):
-    if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose_grad' in op.name:
+    # helper.conv2d_transpose's own gradient (with its transposes), or TensorFlow's
+    if '/filter_gradient/' in op.name or (op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose_grad' in op.name):
         return FILTER_GRADIENTS
     # grappler fuses a convolution with its bias into one kernel that keeps the BiasAdd's name
     if op.type in GEMM_OPS or (op.type == 'BiasAdd' and op.inputs[0].op.type in GEMM_OPS):
@@ -359,14 +331,13 @@ def speed(args):
     print(f'sgemm: {gflops:.1f} GFLOP/s (numpy {np.__version__}, 2048x2048 float32, all cores, '
           f'best of {SGEMM_READS} reads)')
     flops_per_image = {canonical: step_flops(nb, 3, args.batch, canonical) for canonical in (True, False)}
-    for name, canonical, seed_style, config, dilated in (
+    for name, canonical, seed_style, config, tensorflow_gradients in (
             ('canonical, seed-style (2 runs)', True, True, None, False),
             ('canonical, one run', True, False, None, False),
             ('canonical, one run, one op at a time', True, False, ONE_OP_AT_A_TIME, False),
-            ('canonical, one run, one op at a time, dilated filter gradients (not in the notebook)',
-             True, False, ONE_OP_AT_A_TIME, True),
+            ("canonical, one run, TensorFlow's own filter gradients", True, False, None, True),
             ('default (notebook), one run', False, False, None, False)):
-        graph, run_step = build_step(nb, 3, canonical, seed_style, dilated)
+        graph, run_step = build_step(nb, 3, canonical, seed_style, tensorflow_gradients)
         img_s = time_steps(graph, run_step, 3, args.batch, args.steps, config)
         figures[f'train {name} img/s'] = img_s
         line = f'train step, {name}: {img_s:.1f} img/s at batch {args.batch}'

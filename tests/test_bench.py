@@ -4,10 +4,9 @@ import json
 import os
 import sys
 
-import numpy as np
 import pytest
-import tensorflow.compat.v1 as tf
 
+import helper
 import run
 
 sys.path.insert(0, os.path.join(os.path.dirname(run.__file__), 'benchmarks'))
@@ -40,41 +39,23 @@ def test_flops_per_image_are_counted_for_both_networks(nb):
     assert 0.1e9 < default < canonical / 4
 
 
-def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb):
-    breakdown = bench.op_time_breakdown(nb, 3, 8, traced_steps=1)
+@pytest.mark.parametrize('batch', [helper.DILATED_GRADIENT_MIN_BATCH - 1, helper.DILATED_GRADIENT_MIN_BATCH])
+def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb, batch):
+    """Below the batch where helper.conv2d_transpose's own filter gradient starts, and at it."""
+    breakdown = bench.op_time_breakdown(nb, 3, batch, traced_steps=1)
     assert set(breakdown) == {bench.FILTER_GRADIENTS, bench.OTHER_GEMMS, bench.OTHER_OPS}
-    assert sum(flops for seconds, flops in breakdown.values()) == pytest.approx(bench.step_flops(nb, 3, 8, True) * 8)
+    total = bench.step_flops(nb, 3, batch, True) * batch
+    assert sum(flops for seconds, flops in breakdown.values()) == pytest.approx(total)
     # the filter gradients of G's two big 5x5 transposed convolutions: 321 MFLOP per image each
-    assert breakdown[bench.FILTER_GRADIENTS][1] / 8 > 2 * 321e6
+    assert breakdown[bench.FILTER_GRADIENTS][1] / batch > 2 * 321e6
     assert all(seconds > 0 for seconds, flops in breakdown.values())
 
 
-@pytest.mark.parametrize('kernel, stride, size', [(5, 2, 7), (5, 1, 28), (4, 2, 7)])
-def test_dilated_filter_gradient_equals_tensorflows(kernel, stride, size):
-    channels = bench.MIN_DILATED_CHANNELS  # fewer take TensorFlow's own gradient
-    rng = np.random.default_rng(kernel * stride)
-    x = rng.standard_normal((3, size, size, 6)).astype(np.float32)
-    w = rng.standard_normal((kernel, kernel, channels, 6)).astype(np.float32)
-    with tf.Graph().as_default() as graph, tf.Session() as sess:
-        results = []
-        for transposed_conv in (tf.nn.conv2d_transpose, bench.conv2d_transpose_dilated_filter_gradient):
-            xt, wt = tf.constant(x), tf.constant(w)
-            y = transposed_conv(xt, wt, [3, size * stride, size * stride, channels],
-                                strides=[1, stride, stride, 1], padding='SAME')
-            results.append(sess.run([y] + tf.gradients(tf.reduce_sum(y * y), [xt, wt])))
-        filter_gradient_ops = [op for op in graph.get_operations() if op.type == 'Conv2DBackpropFilter']
-    assert len(filter_gradient_ops) == 1  # the stock layer's: the dilated one made none
-    for stock, dilated in zip(*results):
-        np.testing.assert_allclose(dilated, stock, rtol=1e-4, atol=1e-4 * np.abs(stock).max())
-
-
-def test_dilated_filter_gradients_reach_the_notebooks_deconv_and_leave_it_after(nb):
-    with bench.dilated_filter_gradients():
-        graph, _ = bench.build_step(nb, 3, canonical=True)
-    assert tf.nn.conv2d_transpose is bench.STOCK_CONV2D_TRANSPOSE
-    # the filter gradients are dilated convolutions now, not Conv2DBackpropFilter, but for the
-    # last layer's, whose 3 output channels would make the dilated convolution's batch
+def test_the_bench_can_build_the_step_with_tensorflows_own_filter_gradients(nb):
+    fast = helper.conv2d_transpose
+    graph, _ = bench.build_step(nb, 3, canonical=True, tensorflow_gradients=True)
+    assert helper.conv2d_transpose is fast, 'restored after'
     stock_gradients = [op for op in graph.get_operations()
                        if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose' in op.name]
-    assert [op.outputs[0].shape[2] for op in stock_gradients] == [3]
-    assert [op for op in graph.get_operations() if op.type == 'Conv2D' and op.get_attr('dilations')[1] == 2]
+    assert len(stock_gradients) == 3, "all three of G's layers"
+    assert not [op for op in graph.get_operations() if '/filter_gradient/' in op.name]

@@ -1,8 +1,11 @@
 """What the notebook's model does beyond the shapes and scopes problem_unittests checks: the
-discriminator's random shift and the learning-rate schedule train() follows."""
+discriminator's random shift, the learning-rate schedule train() follows, and the transposed
+convolution its deconv layer calls."""
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
+
+import helper
 
 from test_training import checkpoint_values, train
 
@@ -64,3 +67,36 @@ def weights(checkpoint):
     return {name: value for name, value in checkpoint_values(checkpoint).items()
             if name.startswith(('generator/', 'discriminator/')) and 'Adam' not in name
             and not name.rsplit('/', 1)[1].startswith(('moving_', 'updates'))}
+
+
+@pytest.mark.parametrize('kernel, stride, size', [(5, 2, 7), (4, 2, 7), (5, 1, 28)])
+@pytest.mark.parametrize('static_batch', [True, False])
+def test_conv2d_transpose_computes_tensorflows_sums_and_gradients(kernel, stride, size, static_batch):
+    channels, fast_from = helper.DILATED_GRADIENT_MIN_CHANNELS, helper.DILATED_GRADIENT_MIN_BATCH
+    rng = np.random.default_rng(kernel * stride)
+    w = rng.standard_normal((kernel, kernel, channels, 6)).astype(np.float32)
+    # below the batch where the dilated gradient starts (TensorFlow's own, chosen as the step runs
+    # when the batch is not known before) and at it
+    for batch in (fast_from - 12, fast_from):
+        x = rng.standard_normal((batch, size, size, 6)).astype(np.float32)
+        with tf.Graph().as_default() as graph, tf.Session() as sess:
+            inputs = tf.placeholder(tf.float32, x.shape if static_batch else (None,) + x.shape[1:])
+            results = []
+            for transposed_conv in (helper.tensorflow_conv2d_transpose, helper.conv2d_transpose):
+                wt = tf.constant(w)
+                y = transposed_conv(inputs, wt, stride)
+                results.append(sess.run([y] + tf.gradients(tf.reduce_sum(y * y), [inputs, wt]), {inputs: x}))
+            own = [op for op in graph.get_operations() if op.type == 'Conv2DBackpropFilter']
+        assert len(own) == (2 if static_batch and batch < fast_from else 1), 'ours builds TensorFlow\'s only when it runs it'
+        assert y.shape[1:] == (size * stride, size * stride, channels)
+        for expected, ours in zip(*results):
+            np.testing.assert_allclose(ours, expected, rtol=1e-4, atol=1e-4 * np.abs(expected).max())
+
+
+def test_conv2d_transpose_keeps_tensorflows_gradient_for_few_channels():
+    with tf.Graph().as_default() as graph:
+        x = tf.placeholder(tf.float32, (None, 14, 14, 64))
+        w = tf.zeros((4, 4, 3, 64))
+        y = helper.conv2d_transpose(x, w, 2)  # a colour generator's last layer
+        tf.gradients(tf.reduce_sum(y), [x, w])
+    assert not [op for op in graph.get_operations() if '/filter_gradient/' in op.name]
