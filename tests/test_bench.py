@@ -2,8 +2,10 @@
 import ast
 import json
 import os
+import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import helper
@@ -59,3 +61,14 @@ def test_the_bench_can_build_the_step_with_tensorflows_own_filter_gradients(nb):
                        if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose' in op.name]
     assert len(stock_gradients) == 3, "all three of G's layers"
     assert not [op for op in graph.get_operations() if '/filter_gradient/' in op.name]
+
+
+def test_peak_memory_is_the_processs_own_not_its_parents():
+    """--input-memory runs in a child of the bench; getrusage would hand it the bench's peak."""
+    held = np.ones(2 ** 27)  # 1 GiB, touched, in this (the parent) process
+    child = subprocess.run([sys.executable, '-c', 'import sys; sys.path.insert(0, sys.argv[1]); import bench; '
+                            'print(bench.peak_rss_mib())', os.path.dirname(bench.__file__)],
+                           capture_output=True, text=True, timeout=300, cwd=os.path.dirname(run.__file__))
+    assert child.returncode == 0, child.stderr
+    assert float(child.stdout.split()[-1]) < bench.peak_rss_mib() - 900
+    del held
