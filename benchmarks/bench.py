@@ -165,7 +165,7 @@ FILTER_GRADIENTS, OTHER_GEMMS, OTHER_OPS = ("G's transposed-conv filter gradient
 
 def op_kind(op):
     # helper.conv2d_transpose's own gradient (with its transposes), or TensorFlow's
-    if '/filter_gradient/' in op.name or (op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose_grad' in op.name):
+    if f'/{helper.FILTER_GRADIENT_SCOPE}/' in op.name or (op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose_grad' in op.name):
         return FILTER_GRADIENTS
     # grappler fuses a convolution with its bias into one kernel that keeps the BiasAdd's name
     if op.type in GEMM_OPS or (op.type == 'BiasAdd' and op.inputs[0].op.type in GEMM_OPS):

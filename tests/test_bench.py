@@ -60,7 +60,7 @@ def test_the_bench_can_build_the_step_with_tensorflows_own_filter_gradients(nb):
     stock_gradients = [op for op in graph.get_operations()
                        if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose' in op.name]
     assert len(stock_gradients) == 3, "all three of G's layers"
-    assert not [op for op in graph.get_operations() if '/filter_gradient/' in op.name]
+    assert not [op for op in graph.get_operations() if f'/{helper.FILTER_GRADIENT_SCOPE}/' in op.name]
 
 
 def test_peak_memory_is_the_processs_own_not_its_parents():

@@ -99,4 +99,4 @@ def test_conv2d_transpose_keeps_tensorflows_gradient_for_few_channels():
         w = tf.zeros((4, 4, 3, 64))
         y = helper.conv2d_transpose(x, w, 2)  # a colour generator's last layer
         tf.gradients(tf.reduce_sum(y), [x, w])
-    assert not [op for op in graph.get_operations() if '/filter_gradient/' in op.name]
+    assert not [op for op in graph.get_operations() if f'/{helper.FILTER_GRADIENT_SCOPE}/' in op.name]
