@@ -2,7 +2,12 @@
 variables the optimizers train. Each test builds in a fresh graph and prints 'Tests Passed'."""
 from unittest import mock
 
-import tensorflow.compat.v1 as tf
+import numpy as np
+
+from facegen.config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, IMAGE_SIZE
+from facegen.env import import_tensorflow
+
+tf = import_tensorflow()
 
 
 def test_safe(func):
@@ -69,8 +74,8 @@ def _assert_scope_call(mock_variable_scope, name, reuse, display_name):
 
 @test_safe
 def test_model_inputs(model_inputs):
-    image_width = 28
-    image_height = 28
+    image_width = IMAGE_SIZE
+    image_height = IMAGE_SIZE
     image_channels = 3
     z_dim = 100
     inputs = model_inputs(image_width, image_height, image_channels, z_dim)
@@ -86,12 +91,12 @@ def test_model_inputs(model_inputs):
 @test_safe
 def test_discriminator(discriminator, tf_module):
     with TmpMock(tf_module, 'variable_scope') as mock_variable_scope:
-        image = tf.placeholder(tf.float32, [None, 28, 28, 3])
+        image = tf.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 3])
 
         output, logits = discriminator(image)
         _assert_tensor_shape(output, [None, 1], 'Discriminator Training(reuse=false) output')
         _assert_tensor_shape(logits, [None, 1], 'Discriminator Training(reuse=false) Logits')
-        _assert_scope_call(mock_variable_scope, 'discriminator', False,
+        _assert_scope_call(mock_variable_scope, DISCRIMINATOR_SCOPE, False,
                            'Discriminator Training(reuse=false)')
 
         mock_variable_scope.reset_mock()
@@ -99,7 +104,7 @@ def test_discriminator(discriminator, tf_module):
         output_reuse, logits_reuse = discriminator(image, True)
         _assert_tensor_shape(output_reuse, [None, 1], 'Discriminator Inference(reuse=True) output')
         _assert_tensor_shape(logits_reuse, [None, 1], 'Discriminator Inference(reuse=True) Logits')
-        _assert_scope_call(mock_variable_scope, 'discriminator', True,
+        _assert_scope_call(mock_variable_scope, DISCRIMINATOR_SCOPE, True,
                            'Discriminator Inference(reuse=True)')
 
 
@@ -110,19 +115,19 @@ def test_generator(generator, tf_module):
         out_channel_dim = 5
 
         output = generator(z, out_channel_dim)
-        _assert_tensor_shape(output, [None, 28, 28, out_channel_dim], 'Generator output (is_train=True)')
-        _assert_scope_call(mock_variable_scope, 'generator', False, 'Generator Training(reuse=false)')
+        _assert_tensor_shape(output, [None, IMAGE_SIZE, IMAGE_SIZE, out_channel_dim], 'Generator output (is_train=True)')
+        _assert_scope_call(mock_variable_scope, GENERATOR_SCOPE, False, 'Generator Training(reuse=false)')
 
         mock_variable_scope.reset_mock()
         output = generator(z, out_channel_dim, False)
-        _assert_tensor_shape(output, [None, 28, 28, out_channel_dim], 'Generator output (is_train=False)')
-        _assert_scope_call(mock_variable_scope, 'generator', True, 'Generator Inference(reuse=True)')
+        _assert_tensor_shape(output, [None, IMAGE_SIZE, IMAGE_SIZE, out_channel_dim], 'Generator output (is_train=False)')
+        _assert_scope_call(mock_variable_scope, GENERATOR_SCOPE, True, 'Generator Inference(reuse=True)')
 
 
 @test_safe
 def test_model_loss(model_loss):
     out_channel_dim = 4
-    input_real = tf.placeholder(tf.float32, [None, 28, 28, out_channel_dim])
+    input_real = tf.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, out_channel_dim])
     input_z = tf.placeholder(tf.float32, [None, 100])
 
     d_loss, g_loss = model_loss(input_real, input_z, out_channel_dim)
@@ -134,17 +139,18 @@ def test_model_loss(model_loss):
 @test_safe
 def test_model_opt(model_opt, tf_module):
     with TmpMock(tf_module, 'trainable_variables') as mock_trainable_variables:
-        with tf.variable_scope('discriminator'):
+        with tf.variable_scope(DISCRIMINATOR_SCOPE):
             discriminator_logits = tf.Variable(tf.zeros([3, 3]))
-        with tf.variable_scope('generator'):
+        with tf.variable_scope(GENERATOR_SCOPE):
             generator_logits = tf.Variable(tf.zeros([3, 3]))
 
         mock_trainable_variables.return_value = [discriminator_logits, generator_logits]
         labels = [[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]
-        d_loss = tf.reduce_mean(
-            tf.nn.sigmoid_cross_entropy_with_logits(logits=discriminator_logits, labels=labels))
-        g_loss = tf.reduce_mean(
-            tf.nn.sigmoid_cross_entropy_with_logits(logits=generator_logits, labels=labels))
+        # each loss depends on both networks, as in a GAN: only var_list keeps an optimizer to its own
+        d_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+            logits=discriminator_logits + generator_logits, labels=labels))
+        g_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+            logits=generator_logits - discriminator_logits, labels=labels))
 
         learning_rate = 0.001
         beta1 = 0.9
@@ -154,3 +160,25 @@ def test_model_opt(model_opt, tf_module):
         for opt, name in ((d_train_opt, 'Discriminator'), (g_train_opt, 'Generator')):
             assert isinstance(opt, (tf.Operation, tf.Tensor)), \
                 '{} training operation is not a TensorFlow operation. Found {!r}'.format(name, opt)
+        _assert_each_trains_its_own(((d_train_opt, discriminator_logits, 'Discriminator'),
+                                     (g_train_opt, generator_logits, 'Generator')))
+
+
+def _assert_each_trains_its_own(optimizers):
+    """Run each training operation once: it must change its own network's variable and leave the
+    other network's alone (an optimizer given no var_list trains every variable)."""
+    variables = [variable for _, variable, _ in optimizers]
+    with tf.Session() as sess:
+        sess.run(tf.global_variables_initializer())
+        for opt, own, name in optimizers:
+            before = sess.run(variables)
+            sess.run(opt)
+            after = sess.run(variables)
+            for variable, old, new in zip(variables, before, after):
+                if variable is own:
+                    assert not np.array_equal(old, new), \
+                        '{} training operation does not train the variables in its own scope'.format(name)
+                else:
+                    assert np.array_equal(old, new), \
+                        '{} training operation also changes {}: give its optimizer only its own network\'s ' \
+                        'variables (var_list)'.format(name, variable.op.name)

@@ -4,7 +4,7 @@
 
     python3 run.py notebook [--quick]   execute dlnd_face_generation.ipynb headless; writes the
                                         executed notebook and its HTML export into submission/
-    python3 run.py test [PYTEST ARGS]   run the test suite
+    python3 run.py test [PYTEST ARGS]   run the linter (ruff) and the test suite
     python3 run.py bench [ARGS]         speed and time-to-quality figures (benchmarks/bench.py --help)
     python3 run.py sample RUN_DIR [-n N] [--out DIR]
                                         draw N images from the newest checkpoint in RUN_DIR (its
@@ -12,21 +12,20 @@
                                         and DIR/samples.npz, uint8 N x 28 x 28 x C
 """
 import argparse
-import ast
 import hashlib
-import json
 import os
 import shutil
 import subprocess
 import sys
 import venv
 
+from facegen.notebook import NOTEBOOK  # the standard library only: usable before .venv exists
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(ROOT, '.venv')
 VENV_PYTHON = os.path.join(VENV, 'Scripts' if os.name == 'nt' else 'bin',
                            'python.exe' if os.name == 'nt' else 'python')
 REQUIREMENTS = os.path.join(ROOT, 'requirements.txt')
-NOTEBOOK = os.path.join(ROOT, 'dlnd_face_generation.ipynb')
 KERNEL_NAME = 'facegen'  # a kernel of our own, so a user-wide "python3" kernel can't run it elsewhere
 
 
@@ -51,30 +50,6 @@ def ensure_venv():
         with open(stamp, 'w') as f:
             f.write(wanted)
     os.execv(VENV_PYTHON, [VENV_PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
-
-
-def load_notebook_functions(path=NOTEBOOK, namespace=None):
-    """Execute the notebook's imports, constants and function definitions (nothing else: no
-    downloads, no training) and return them as a dict. Tests and benchmarks use the notebook's
-    own code this way instead of a copy of it."""
-    with open(path) as f:
-        cells = json.load(f)['cells']
-    namespace = {} if namespace is None else namespace
-    keep = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.ClassDef)
-    for cell in cells:
-        if cell['cell_type'] != 'code':
-            continue
-        source = ''.join(cell['source'])
-        source = '\n'.join(line for line in source.splitlines() if not line.lstrip().startswith(('%', '!')))
-        tree = ast.parse(source)
-        tree.body = [node for node in tree.body
-                     if isinstance(node, keep)
-                     or (isinstance(node, ast.Assign) and not isinstance(node.value, ast.Call))
-                     # a guarded import such as `with helper.native_stderr_silenced(): import ...`
-                     or (isinstance(node, ast.With)
-                         and all(isinstance(inner, keep + (ast.Assign,)) for inner in node.body))]
-        exec(compile(tree, path, 'exec'), namespace)
-    return namespace
 
 
 def run_notebook(quick, output_dir, resume=False, data_dir=None):
@@ -110,13 +85,14 @@ def run_notebook(quick, output_dir, resume=False, data_dir=None):
 
 def sample(run_dir, n_images, output_dir):
     import numpy as np
-    import helper  # sets TensorFlow's environment before it loads
-    with helper.native_stderr_silenced():
-        import tensorflow.compat.v1 as tf
+
+    import helper
+    from facegen.env import import_tensorflow
+    tf = import_tensorflow()
 
     latest = tf.train.latest_checkpoint(run_dir) if os.path.isdir(run_dir) else None
     if latest is None:
-        sys.exit(f'No checkpoint in {run_dir}. Train with train(..., run_dir={run_dir!r}) first; '
+        sys.exit(f'No checkpoint in {run_dir}. Train with train(..., run=helper.TrainingRun({run_dir!r})) first; '
                  'the notebook keeps its runs in runs/ (submission/runs/ after `run.py notebook`).')
     with tf.Graph().as_default(), tf.Session() as sess:
         tf.train.import_meta_graph(latest + '.meta').restore(sess, latest)
@@ -137,6 +113,7 @@ def main():
     nb = commands.add_parser('notebook', help='execute the notebook and export it to HTML')
     nb.add_argument('--quick', action='store_true', help='train only a few batches: checks that every cell runs')
     nb.add_argument('--output', default=os.path.join(ROOT, 'submission'), help='folder for the results')
+    nb.add_argument('--data', help="the datasets' folder (default: the notebook's data/)")
     nb.add_argument('--resume', action='store_true',
                     help='continue the training runs in OUTPUT/runs (after a stop) instead of starting over')
     commands.add_parser('test', help='run the test suite', add_help=False)
@@ -151,12 +128,13 @@ def main():
 
     ensure_venv()
     if args.command == 'notebook':
-        run_notebook(args.quick, args.output, args.resume)
+        run_notebook(args.quick, args.output, args.resume, args.data)
     elif args.command == 'test':
-        import pytest
-        sys.exit(pytest.main(['-q', os.path.join(ROOT, 'tests')] + rest))
+        # the linter first: its findings are quick to read, and a failing one fails the run too
+        lint = subprocess.call([os.path.join(os.path.dirname(sys.executable), 'ruff'), 'check', ROOT])
+        sys.exit(subprocess.call([sys.executable, '-m', 'pytest'] + rest, cwd=ROOT) or lint)
     elif args.command == 'bench':
-        sys.exit(subprocess.call([sys.executable, os.path.join(ROOT, 'benchmarks', 'bench.py')] + rest))
+        sys.exit(subprocess.call([sys.executable, '-m', 'benchmarks.bench'] + rest, cwd=ROOT))
     elif args.command == 'sample':
         sample(args.run_dir, args.n, args.out)
 

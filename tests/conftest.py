@@ -1,15 +1,14 @@
+"""Fixtures: the notebook's definitions, a few real digits, a real HTTP server on 127.0.0.1."""
 import http.server
-import os
 import socket
-import sys
 import threading
 
 import pytest
 from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import helper  # noqa: E402  (before any test module imports TensorFlow: it sets its environment)
+import helper
+from facegen.notebook import load_notebook_functions
+from facegen.offline import bundled_mnist
 
 
 @pytest.fixture(scope='session')
@@ -17,16 +16,7 @@ def nb():
     """The notebook's own imports and function definitions, executed once."""
     import matplotlib
     matplotlib.use('Agg')
-    import run
-    return run.load_notebook_functions()
-
-
-class Route:
-    """What the test server answers on one path: a status, a body, and optionally a body cut
-    short after `send` bytes while Content-Length still announces the whole of it."""
-    def __init__(self, body=b'', status=200, send=None, content_type='application/octet-stream'):
-        self.body, self.status, self.send, self.content_type = body, status, send, content_type
-        self.hits = 0
+    return load_notebook_functions()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -53,7 +43,7 @@ def digits(tmp_path_factory):
     """48 real digits as PNG files, in a Dataset: enough for train() to run a few batches."""
     folder = tmp_path_factory.mktemp('data') / 'mnist'
     folder.mkdir()
-    for i, digit in enumerate(helper.bundled_mnist()[:48]):
+    for i, digit in enumerate(bundled_mnist()[:48]):
         Image.fromarray(digit).save(folder / f'image_{i}.png')
     return helper.Dataset('mnist', sorted(str(p) for p in folder.iterdir()), seed=0)
 

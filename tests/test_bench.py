@@ -1,52 +1,45 @@
-"""The benchmark measures what the notebook trains."""
-import ast
-import json
-import os
+"""The benchmark measures what the notebook trains, with the notebook's own definitions."""
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from support import ROOT
 
 import helper
-import run
-
-sys.path.insert(0, os.path.join(os.path.dirname(run.__file__), 'benchmarks'))
-import bench  # noqa: E402
-
-
-def training_cell_values(dataset_name):
-    cells = json.load(open(run.NOTEBOOK))['cells']
-    source = next(''.join(c['source']) for c in cells
-                  if c['cell_type'] == 'code' and f"helper.Dataset('{dataset_name}'" in ''.join(c['source']))
-    values = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            values[node.targets[0].id] = node.value.value
-    return values
+from benchmarks import bench
+from facegen import ops
+from facegen.notebook import training_settings
 
 
-@pytest.mark.parametrize('dataset_name', ['mnist', 'celeba'])
-def test_bench_trains_with_the_notebooks_hyperparameters(dataset_name):
-    cell = training_cell_values(dataset_name)
-    for name, value in bench.NOTEBOOK_HYPERPARAMETERS[dataset_name].items():
-        assert cell[name] == value, name
+@pytest.mark.parametrize('dataset_name, channels', [('mnist', 1), ('celeba', 3)])
+def test_hyperparameters_are_read_from_the_notebooks_training_cells(dataset_name, channels):
+    settings = training_settings(dataset_name)
+    hyper = bench.notebook_hyperparameters(dataset_name)
+    assert hyper == {name: settings[name] for name in ('batch_size', 'z_dim', 'learning_rate', 'beta1')}
+    assert all(isinstance(value, (int, float)) and value > 0 for value in hyper.values())
+    assert settings['epochs'] >= 1
+
+
+def test_a_missing_training_cell_is_a_clear_error():
+    with pytest.raises(ValueError, match="no training cell for 'cifar'"):
+        training_settings('cifar')
 
 
 def test_flops_per_image_are_counted_for_both_networks(nb):
     default = bench.step_flops(nb, 3, 8)
-    canonical = bench.step_flops(nb, 3, 8, canonical=True)
-    # the canonical network's transposed 5x5 convolutions alone are 320 M multiply-adds per image
-    assert 1.5e9 < canonical < 4e9
-    assert 0.1e9 < default < canonical / 4
+    classic = bench.step_flops(nb, 3, 8, 'classic')
+    # the classic network's transposed 5x5 convolutions alone are 320 M multiply-adds per image
+    assert 1.5e9 < classic < 4e9
+    assert 0.1e9 < default < classic / 4
 
 
-@pytest.mark.parametrize('batch', [helper.DILATED_GRADIENT_MIN_BATCH - 1, helper.DILATED_GRADIENT_MIN_BATCH])
+@pytest.mark.parametrize('batch', [ops.DILATED_GRADIENT_MIN_BATCH - 1, ops.DILATED_GRADIENT_MIN_BATCH])
 def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb, batch):
     """Below the batch where helper.conv2d_transpose's own filter gradient starts, and at it."""
     breakdown = bench.op_time_breakdown(nb, 3, batch, traced_steps=1)
     assert set(breakdown) == {bench.FILTER_GRADIENTS, bench.OTHER_GEMMS, bench.OTHER_OPS}
-    total = bench.step_flops(nb, 3, batch, True) * batch
+    total = bench.step_flops(nb, 3, batch, 'classic') * batch
     assert sum(flops for seconds, flops in breakdown.values()) == pytest.approx(total)
     # the filter gradients of G's two big 5x5 transposed convolutions: 321 MFLOP per image each
     assert breakdown[bench.FILTER_GRADIENTS][1] / batch > 2 * 321e6
@@ -55,20 +48,35 @@ def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb, batch
 
 def test_the_bench_can_build_the_step_with_tensorflows_own_filter_gradients(nb):
     fast = helper.conv2d_transpose
-    graph, _ = bench.build_step(nb, 3, canonical=True, tensorflow_gradients=True)
+    variant = next(v for v in bench.STEP_VARIANTS if v.tensorflow_gradients)
+    graph, _ = bench.build_step(nb, 3, variant)
     assert helper.conv2d_transpose is fast, 'restored after'
     stock_gradients = [op for op in graph.get_operations()
                        if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose' in op.name]
     assert len(stock_gradients) == 3, "all three of G's layers"
-    assert not [op for op in graph.get_operations() if f'/{helper.FILTER_GRADIENT_SCOPE}/' in op.name]
+    assert not [op for op in graph.get_operations() if f'/{ops.FILTER_GRADIENT_SCOPE}/' in op.name]
+
+
+def test_the_notebooks_step_line_builds_the_notebooks_network(nb):
+    variant = next(v for v in bench.STEP_VARIANTS if v.network == 'notebook')
+    graph, _ = bench.build_step(nb, 3, variant)
+    kernels = {tuple(v.shape.as_list()) for v in graph.get_collection('trainable_variables') if v.op.name.endswith('/w')}
+    assert (4, 4, 3, 64) in kernels and not any(shape[:2] == (5, 5) for shape in kernels)
+
+
+def test_the_loop_line_times_the_notebooks_train(nb, monkeypatch):
+    calls = []
+    train = nb['train']
+    monkeypatch.setitem(nb, 'train', lambda *args, **kwargs: calls.append(kwargs['run'].max_batches) or train(*args, **kwargs))
+    assert bench.loop_rate(nb, 4, batches=3) > 0
+    assert calls == [3, 3, 6, 6]
 
 
 def test_peak_memory_is_the_processs_own_not_its_parents():
     """--input-memory runs in a child of the bench; getrusage would hand it the bench's peak."""
     held = np.ones(2 ** 27)  # 1 GiB, touched, in this (the parent) process
-    child = subprocess.run([sys.executable, '-c', 'import sys; sys.path.insert(0, sys.argv[1]); import bench; '
-                            'print(bench.peak_rss_mib())', os.path.dirname(bench.__file__)],
-                           capture_output=True, text=True, timeout=300, cwd=os.path.dirname(run.__file__))
+    child = subprocess.run([sys.executable, '-c', 'from benchmarks import bench; print(bench.peak_rss_mib())'],
+                           capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert child.returncode == 0, child.stderr
     assert float(child.stdout.split()[-1]) < bench.peak_rss_mib() - 900
     del held

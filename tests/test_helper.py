@@ -1,17 +1,20 @@
-"""helper.py against real files and a real HTTP server on 127.0.0.1."""
+"""helper.py (and the facegen modules behind it) against real files and a real HTTP server on 127.0.0.1."""
 import gzip
 import hashlib
 import io
 import os
 import struct
+import subprocess
+import sys
 import zipfile
 
 import numpy as np
 import pytest
 from PIL import Image
+from support import ROOT, Route
 
 import helper
-from conftest import Route
+from facegen import env, images
 
 
 def idx_gz(images):
@@ -262,12 +265,13 @@ def test_get_image_crops_the_face_and_resizes(tmp_path):
     assert (image == expected).all()
 
 
-def write_numbered_images(folder, count, size=(28, 28), mode='L'):
-    """Images whose every pixel holds their own index, so a batch tells which files it holds."""
+def write_numbered_images(folder, count, size=(28, 28), mode='L', suffix='.png'):
+    """Images whose every pixel holds their own index, so a batch tells which files it holds
+    (PNG unless asked: exact pixels)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for i in range(count):
-        path = folder / f'image_{i}.png'
+        path = folder / f'image_{i}{suffix}'
         Image.new(mode, size, i * 5).save(path)
         paths.append(str(path))
     return paths
@@ -317,6 +321,18 @@ def test_wrong_data_dir_is_a_clear_error_saying_where_to_look(tmp_path, monkeypa
     assert "download_extract('celeba', data_dir)" in message
 
 
+def test_empty_data_dir_is_a_clear_error_naming_the_folder(tmp_path):
+    with pytest.raises(ValueError) as err:
+        helper.Dataset('mnist', data_dir=str(tmp_path))
+    assert os.path.join(str(tmp_path), 'mnist', '*.jpg') in str(err.value)
+
+
+def test_a_list_of_files_is_decoded_without_writing_a_cache(tmp_path):
+    paths = write_numbered_images(tmp_path / 'mnist', 8)
+    assert helper.Dataset('mnist', paths).shape == (8, 28, 28, 1)
+    assert cache_files(tmp_path) == [] and cache_files(tmp_path / 'mnist') == []
+
+
 def test_square_grid_of_constant_images_has_no_nan():
     grid = helper.images_square_grid(np.zeros((25, 28, 28, 1), np.float32), 'L')
     assert grid.size == (140, 140)
@@ -345,26 +361,26 @@ def test_batches_hold_exactly_what_get_batch_decodes(tmp_path):
 
 
 def test_cache_is_written_next_to_the_data_and_reused(tmp_path, monkeypatch):
-    paths = write_numbered_images(tmp_path / 'mnist', 20)
-    helper.Dataset('mnist', paths)
+    write_numbered_images(tmp_path / 'mnist', 20, suffix='.jpg')
+    helper.Dataset('mnist', data_dir=str(tmp_path))
     assert len(cache_files(tmp_path)) == 1
 
     decoded = []
-    real_get_image = helper.get_image
-    monkeypatch.setattr(helper, 'get_image', lambda *a: decoded.append(a) or real_get_image(*a))
-    dataset = helper.Dataset('mnist', paths)
+    real_get_image = images.get_image
+    monkeypatch.setattr(images, 'get_image', lambda *a: decoded.append(a) or real_get_image(*a))
+    dataset = helper.Dataset('mnist', data_dir=str(tmp_path))
 
     assert decoded == [], 'the second Dataset reads the cache instead of decoding'
     assert dataset.shape == (20, 28, 28, 1)
 
 
 def test_cache_is_rebuilt_when_a_file_changes(tmp_path):
-    paths = write_numbered_images(tmp_path / 'mnist', 8)
-    first = helper.Dataset('mnist', paths)
+    paths = write_numbered_images(tmp_path / 'mnist', 8, suffix='.jpg')
+    first = helper.Dataset('mnist', data_dir=str(tmp_path))
     Image.new('L', (28, 28), 255).save(paths[0])
     os.utime(paths[0], ns=(1, 1))  # a new modification time even on coarse-grained file systems
 
-    second = helper.Dataset('mnist', paths)
+    second = helper.Dataset('mnist', data_dir=str(tmp_path))
 
     assert first.images.max() < 255 and second.images.max() == 255
     assert len(cache_files(tmp_path)) == 1, 'the stale cache is removed'
@@ -432,8 +448,6 @@ def test_offline_switch_uses_the_bundled_data_without_asking_the_network(http_se
 
 
 ONEDNN_PROBE = '''
-import sys
-sys.path.insert(0, {root!r})
 import helper
 from tensorflow.python.util import _pywrap_util_port
 print(_pywrap_util_port.IsMklEnabled())
@@ -442,12 +456,9 @@ print(_pywrap_util_port.IsMklEnabled())
 
 @pytest.mark.parametrize('preset, expected', [(None, 'True'), ('0', 'False')])
 def test_importing_helper_turns_on_onednn_unless_the_user_chose(preset, expected):
-    import subprocess
-    import sys
-    env = {k: v for k, v in os.environ.items() if k not in helper.TENSORFLOW_ENVIRONMENT}
+    environment = {k: v for k, v in os.environ.items() if k not in env.TENSORFLOW_ENVIRONMENT}
     if preset is not None:
-        env['TF_ENABLE_ONEDNN_OPTS'] = preset
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    probe = subprocess.run([sys.executable, '-c', ONEDNN_PROBE.format(root=root)], env=env,
+        environment['TF_ENABLE_ONEDNN_OPTS'] = preset
+    probe = subprocess.run([sys.executable, '-c', ONEDNN_PROBE], env=environment, cwd=ROOT,
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == expected

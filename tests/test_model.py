@@ -3,11 +3,9 @@ discriminator's random shift, the learning-rate schedule train() follows, and th
 convolution its deconv layer calls."""
 import numpy as np
 import pytest
-import tensorflow.compat.v1 as tf
+from support import checkpoint_values, tf, train
 
-import helper
-
-from test_training import checkpoint_values, train
+from facegen import ops
 
 
 def test_random_shift_moves_the_whole_batch_by_at_most_two_pixels(nb):
@@ -46,7 +44,7 @@ def test_learning_rate_is_constant_then_falls_linearly_to_zero(nb):
     assert all(rate(0.001, done, constant) == 0.001 for done in range(constant))
 
 
-def test_train_feeds_the_scheduled_rate_to_both_optimizers(nb, digits, tmp_path, monkeypatch):  # noqa: F811
+def test_train_feeds_the_scheduled_rate_to_both_optimizers(nb, digits, tmp_path, monkeypatch):
     calls = []
 
     def stop_after_batch_8(learning_rate, done, total):
@@ -72,7 +70,7 @@ def weights(checkpoint):
 @pytest.mark.parametrize('kernel, stride, size', [(5, 2, 7), (4, 2, 7), (5, 1, 28)])
 @pytest.mark.parametrize('static_batch', [True, False])
 def test_conv2d_transpose_computes_tensorflows_sums_and_gradients(kernel, stride, size, static_batch):
-    channels, fast_from = helper.DILATED_GRADIENT_MIN_CHANNELS, helper.DILATED_GRADIENT_MIN_BATCH
+    channels, fast_from = ops.DILATED_GRADIENT_MIN_CHANNELS, ops.DILATED_GRADIENT_MIN_BATCH
     rng = np.random.default_rng(kernel * stride)
     w = rng.standard_normal((kernel, kernel, channels, 6)).astype(np.float32)
     # below the batch where the dilated gradient starts (TensorFlow's own, chosen as the step runs
@@ -82,7 +80,7 @@ def test_conv2d_transpose_computes_tensorflows_sums_and_gradients(kernel, stride
         with tf.Graph().as_default() as graph, tf.Session() as sess:
             inputs = tf.placeholder(tf.float32, x.shape if static_batch else (None,) + x.shape[1:])
             results = []
-            for transposed_conv in (helper.tensorflow_conv2d_transpose, helper.conv2d_transpose):
+            for transposed_conv in (ops.tensorflow_conv2d_transpose, ops.conv2d_transpose):
                 wt = tf.constant(w)
                 y = transposed_conv(inputs, wt, stride)
                 results.append(sess.run([y] + tf.gradients(tf.reduce_sum(y * y), [inputs, wt]), {inputs: x}))
@@ -97,6 +95,6 @@ def test_conv2d_transpose_keeps_tensorflows_gradient_for_few_channels():
     with tf.Graph().as_default() as graph:
         x = tf.placeholder(tf.float32, (None, 14, 14, 64))
         w = tf.zeros((4, 4, 3, 64))
-        y = helper.conv2d_transpose(x, w, 2)  # a colour generator's last layer
+        y = ops.conv2d_transpose(x, w, 2)  # a colour generator's last layer
         tf.gradients(tf.reduce_sum(y), [x, w])
-    assert not [op for op in graph.get_operations() if f'/{helper.FILTER_GRADIENT_SCOPE}/' in op.name]
+    assert not [op for op in graph.get_operations() if f'/{ops.FILTER_GRADIENT_SCOPE}/' in op.name]

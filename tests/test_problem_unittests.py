@@ -1,10 +1,9 @@
 """problem_unittests.py passes the notebook's own functions and fails the original TODO stubs and
 the mistakes learners typically make."""
 import pytest
-import tensorflow.compat.v1 as tf
+from support import tf
 
 import problem_unittests as tests
-
 
 # ------------------------------------------------------------------ the notebook's functions pass
 
@@ -172,4 +171,24 @@ def test_model_opt_without_trainable_variables_fails():
         return (tf.train.AdamOptimizer(learning_rate, beta1).minimize(d_loss, var_list=d_vars),
                 tf.train.AdamOptimizer(learning_rate, beta1).minimize(g_loss, var_list=g_vars))
     with pytest.raises(AssertionError, match='trainable_variables'):
+        tests.test_model_opt(model_opt, tf)
+
+
+def test_model_opt_whose_optimizers_train_every_variable_fails():
+    def model_opt(d_loss, g_loss, learning_rate, beta1):
+        tf.trainable_variables()
+        return (tf.train.AdamOptimizer(learning_rate, beta1).minimize(d_loss),
+                tf.train.AdamOptimizer(learning_rate, beta1).minimize(g_loss))
+    with pytest.raises(AssertionError, match='Discriminator training operation also changes generator/'):
+        tests.test_model_opt(model_opt, tf)
+
+
+def test_model_opt_with_the_variable_lists_swapped_fails():
+    def model_opt(d_loss, g_loss, learning_rate, beta1):
+        t_vars = tf.trainable_variables()
+        d_vars = [v for v in t_vars if v.name.startswith('discriminator/')]
+        g_vars = [v for v in t_vars if v.name.startswith('generator/')]
+        return (tf.train.AdamOptimizer(learning_rate, beta1).minimize(d_loss, var_list=g_vars),
+                tf.train.AdamOptimizer(learning_rate, beta1).minimize(g_loss, var_list=d_vars))
+    with pytest.raises(AssertionError, match='does not train the variables in its own scope'):
         tests.test_model_opt(model_opt, tf)

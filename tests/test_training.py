@@ -1,4 +1,4 @@
-"""train()'s run folder: checkpoints, exact resume, Ctrl-C, NaN, a full disk, sampling, TensorBoard.
+"""train()'s run folder (helper.TrainingRun): checkpoints, exact resume, Ctrl-C, NaN, a full disk, sampling, TensorBoard.
 
 Each test trains the notebook's own network for a few batches on 48 real digits."""
 import os
@@ -6,36 +6,14 @@ import resource
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
-import tensorflow.compat.v1 as tf
 from PIL import Image
+from support import BATCH, PER_EPOCH, ROOT, RUN_PY, checkpoint_step, checkpoint_values, tf, train
 
-import run
-
-BATCH = 8
-PER_EPOCH = 6  # the digits fixture's 48 digits / 8
-
-
-def train(nb, digits, run_dir, epochs=2, get_batches=None, **kwargs):
-    kwargs.setdefault('print_every', 2)
-    kwargs.setdefault('show_every', 4)
-    kwargs.setdefault('checkpoint_every', 4)
-    with tf.Graph().as_default():
-        tf.set_random_seed(0)
-        nb['train'](epochs, BATCH, 16, 0.0005, 0.5, get_batches or digits.get_batches, digits.shape,
-                    digits.image_mode, run_dir=str(run_dir), **kwargs)
-
-
-def checkpoint_step(run_dir):
-    latest = tf.train.latest_checkpoint(str(run_dir))
-    return None if latest is None else int(latest.rsplit('-', 1)[1])
-
-
-def checkpoint_values(run_dir):
-    reader = tf.train.load_checkpoint(str(run_dir))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+import helper
 
 
 def test_checkpoints_are_kept_and_the_run_ends_with_one(nb, digits, tmp_path):
@@ -70,9 +48,14 @@ def test_interrupted_run_resumes_where_it_stopped(nb, digits, tmp_path):
     assert losses.shape == (12, 2)
     assert np.array_equal(losses[:5], first_losses), 'the loss curve continues from the saved one'
     assert len(consumed) == 12, 'epoch 1 from its 6th batch (5 skipped, 1 trained), then epoch 2'
-    # the resumed run started from everything the checkpoint held: weights, Adam's moments, batch norm
-    names = set(saved)
-    assert any('Adam' in n for n in names) and any('moving_mean' in n for n in names)
+    # Counters that only a restored run gets right: Adam's beta1 power is beta1 ** (1 + its steps)
+    # and each batch norm counts its updates; a run restarted at 0 would hold 7 steps' worth.
+    final = checkpoint_values(interrupted)
+    assert saved['beta1_power'] == pytest.approx(0.5 ** 6)
+    for name in ('beta1_power', 'beta1_power_1'):
+        assert final[name] == pytest.approx(0.5 ** 13), name
+    updates = [name for name in final if name.endswith('/updates')]
+    assert updates and all(final[name] == 12 for name in updates)
 
 
 def test_restore_brings_back_optimizer_state_and_batch_norm_statistics(nb, digits, tmp_path):
@@ -83,17 +66,17 @@ def test_restore_brings_back_optimizer_state_and_batch_norm_statistics(nb, digit
         input_real, input_z, lr = nb['model_inputs'](28, 28, 1, 16)
         d_loss, g_loss = nb['model_loss'](input_real, input_z, 1)
         nb['model_opt'](d_loss, g_loss, lr, 0.5)
-        tf.train.get_or_create_global_step()
-        tf.Variable(tf.zeros([16, 16]), trainable=False, name='fixed_z')
-        saver = tf.train.Saver()
+        run = helper.TrainingRun(str(tmp_path))
+        run.attach(input_z, nb['generator'](input_z, 1, False))
         with tf.Session() as sess:
             sess.run(tf.global_variables_initializer())
-            assert nb['restore_latest'](sess, saver, str(tmp_path))
-            restored = {v.op.name: sess.run(v) for v in tf.global_variables()}
+            with run.start(sess, 2, PER_EPOCH):
+                restored = {v.op.name: sess.run(v) for v in tf.global_variables()}
 
-    for name in [n for n in saved if 'Adam' in n or 'moving_' in n or 'updates' in n]:
+    for name in [n for n in saved if 'Adam' in n or 'moving_' in n or 'updates' in n or n == 'fixed_z']:
         assert np.array_equal(restored[name], saved[name]), name
-    assert restored['global_step'] == 5
+    assert restored['global_step'] == 5 and run.done == 5
+    assert len(run.losses) == 5
 
 
 def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(nb, digits, tmp_path, capsys):
@@ -160,7 +143,7 @@ def test_a_checkpoint_of_another_network_is_a_clear_error(nb, digits, tmp_path):
     with pytest.raises(RuntimeError, match='different network'):
         with tf.Graph().as_default():
             nb['train'](1, BATCH, 32, 0.0005, 0.5, digits.get_batches, digits.shape, digits.image_mode,
-                        run_dir=str(tmp_path))  # z_dim 32 instead of 16
+                        run=helper.TrainingRun(str(tmp_path)))  # z_dim 32 instead of 16
 
 
 def test_tensorboard_summaries_and_progress_gif(nb, digits, tmp_path):
@@ -171,15 +154,19 @@ def test_tensorboard_summaries_and_progress_gif(nb, digits, tmp_path):
         for event in tf.train.summary_iterator(str(events)):
             tags.update(value.tag for value in event.summary.value)
     assert {'discriminator_loss', 'generator_loss'} <= tags
-    assert any(tag.startswith('fixed_z_samples') for tag in tags)
+    images = [value.image for events in tmp_path.glob('events.out.tfevents.*')
+              for event in tf.train.summary_iterator(str(events)) for value in event.summary.value
+              if value.tag == 'fixed_z_samples']
+    assert len(images) == 3, 'one grid of the fixed z every picture_every=4 batches of 12'
+    assert (images[0].width, images[0].height) == (4 * 28, 4 * 28), 'the 16 samples as one 4x4 grid'
     gif = Image.open(tmp_path / 'progress.gif')
-    assert gif.n_frames == 3, 'one frame every show_every=4 batches of 12'
+    assert gif.n_frames == 3
 
 
 def test_sample_command_draws_from_the_meta_graph_alone(nb, digits, tmp_path):
     train(nb, digits, tmp_path / 'run', max_batches=4)
 
-    result = subprocess.run([sys.executable, run.__file__, 'sample', str(tmp_path / 'run'), '-n', '16',
+    result = subprocess.run([sys.executable, RUN_PY, 'sample', str(tmp_path / 'run'), '-n', '16',
                              '--out', str(tmp_path / 'out')], capture_output=True, text=True, timeout=300)
 
     assert result.returncode == 0, result.stderr
@@ -189,10 +176,10 @@ def test_sample_command_draws_from_the_meta_graph_alone(nb, digits, tmp_path):
 
 
 def test_sample_command_without_a_checkpoint_says_what_to_do(tmp_path):
-    result = subprocess.run([sys.executable, run.__file__, 'sample', str(tmp_path)],
+    result = subprocess.run([sys.executable, RUN_PY, 'sample', str(tmp_path)],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
-    assert 'No checkpoint' in result.stderr and 'run_dir' in result.stderr
+    assert 'No checkpoint' in result.stderr and 'TrainingRun' in result.stderr
 
 
 def read_only_command(run_dir, command):
@@ -208,17 +195,18 @@ def read_only_command(run_dir, command):
     return ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', str(run_dir)] + command
 
 
+# run with cwd=ROOT, so that helper and facegen import as in the notebook
 TRAIN_IN_A_SUBPROCESS = '''
-import os, sys
+import sys
 import matplotlib; matplotlib.use('Agg')
-sys.path.insert(0, {root!r})
-import helper, run
-nb = run.load_notebook_functions()
+import helper
+from facegen.notebook import load_notebook_functions
+nb = load_notebook_functions()
 data = helper.Dataset('mnist', {files!r}, seed=0)
 with nb['tf'].Graph().as_default():
     try:
-        nb['train']({epochs}, 8, 16, 0.0005, 0.5, data.get_batches, data.shape, data.image_mode,
-                    run_dir={run_dir!r}, max_batches={max_batches}, checkpoint_every=4, show_every=100)
+        nb['train']({epochs}, 8, 16, 0.0005, 0.5, data.get_batches, data.shape, data.image_mode, show_every=100,
+                    run=helper.TrainingRun({run_dir!r}, max_batches={max_batches}, checkpoint_every=4))
     except RuntimeError as err:
         print(err)
         sys.exit(3)
@@ -229,12 +217,12 @@ def test_read_only_run_folder_is_a_clear_error_and_keeps_the_last_checkpoint(nb,
     run_dir = tmp_path / 'run'
     train(nb, digits, run_dir, max_batches=4)
     before = {p.name: p.read_bytes() for p in run_dir.glob('model.ckpt-*')}
-    script = TRAIN_IN_A_SUBPROCESS.format(root=os.path.dirname(run.__file__), files=digits.data_files,
+    script = TRAIN_IN_A_SUBPROCESS.format(files=digits.data_files,
                                           run_dir=str(run_dir), epochs=2, max_batches=8)
 
     try:
         result = subprocess.run(read_only_command(run_dir, [sys.executable, '-c', script]),
-                                capture_output=True, text=True, timeout=300)
+                                capture_output=True, text=True, timeout=300, cwd=ROOT)
     finally:
         os.chmod(run_dir, 0o755)
 
@@ -246,11 +234,11 @@ def test_read_only_run_folder_is_a_clear_error_and_keeps_the_last_checkpoint(nb,
 
 
 def test_killed_process_loses_only_the_batches_since_the_last_checkpoint(nb, digits, tmp_path):
-    import time
     run_dir = tmp_path / 'run'
-    script = TRAIN_IN_A_SUBPROCESS.format(root=os.path.dirname(run.__file__), files=digits.data_files,
+    script = TRAIN_IN_A_SUBPROCESS.format(files=digits.data_files,
                                           run_dir=str(run_dir), epochs=20, max_batches=None)
-    process = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               cwd=ROOT)
     try:
         deadline = time.monotonic() + 240
         while (checkpoint_step(run_dir) or 0) < 12 and time.monotonic() < deadline and process.poll() is None:

@@ -1,0 +1,17 @@
+"""The project's library, one job a module; helper.py is the face the notebook sees.
+
+    env       TensorFlow's environment (set here, before TensorFlow loads), quiet native stderr,
+              progress bars
+    config    the facts every module shares: image size, pixel range, scopes, the datasets
+    download  fetching an archive from its mirrors, verified; download_extract
+    extract   unpacking an archive into place, whole or not at all
+    offline   the real images that ship inside installed packages, for machines with no network
+    images    reading, cropping and drawing images
+    dataset   Dataset: decoded once into a cache, served as shuffled batches
+    ops       the generator's transposed convolution, with a faster CPU gradient
+    runs      TrainingRun: a run folder's checkpoints, resume, TensorBoard, pictures, samples
+    notebook  the notebook's own definitions, loaded for the tests and the benchmark
+
+Every module that loads TensorFlow does it through env.import_tensorflow, after env has set
+TensorFlow's environment; importing helper (or facegen.ops, facegen.runs) does the same.
+"""

@@ -1,0 +1,129 @@
+"""Dataset: images decoded once into a uint8 cache, served as shuffled float32 batches."""
+import glob
+import hashlib
+import os
+import queue
+import tempfile
+import threading
+import warnings
+
+import numpy as np
+
+from .config import BATCH_RANGE, CELEBA_FACE_CROP, IMAGE_MAX_VALUE, IMAGE_SIZE, dataset_spec
+from .images import decode_all
+
+CACHE_FORMAT = 1  # bump when the decoded cache's layout or decoding changes
+
+
+def cache_path(dataset_name, data_dir, data_files, mode):
+    """Where a dataset's decoded cache lives in data_dir: named for exactly these files (paths,
+    sizes, modification times) decoded this way, so it is rebuilt when they change."""
+    key = hashlib.sha1(f'{CACHE_FORMAT} {IMAGE_SIZE} {CELEBA_FACE_CROP} {mode}'.encode())
+    for path in data_files:
+        stat = os.stat(path)
+        key.update(f'{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n'.encode())
+    return os.path.join(data_dir, f'.{dataset_name}-cache-{key.hexdigest()[:16]}.npz')
+
+
+class Dataset(object):
+    """Images served as shuffled float32 batches of IMAGE_SIZE x IMAGE_SIZE in BATCH_RANGE.
+
+    Dataset('mnist', data_dir='data') reads data/mnist/*.jpg, as download_extract left them;
+    Dataset('mnist', files) reads the files given (the original helper's call). The files are
+    decoded once; with a data_dir the result is cached there (rebuilt when the files change), so
+    the next run starts at once. Batches are cut from memory in a background thread, so training
+    never waits for JPEG decoding. Files that cannot be read are skipped and counted in one warning."""
+
+    def __init__(self, dataset_name, data_files=None, seed=None, data_dir=None):
+        spec = dataset_spec(dataset_name)
+        if data_files is None:
+            if data_dir is None:
+                raise ValueError('Give Dataset the image files or the data_dir that holds '
+                                 f'{spec.folder}/: Dataset({dataset_name!r}, data_dir=data_dir).')
+            data_files = glob.glob(os.path.join(data_dir, spec.folder, '*.jpg'))
+        if len(data_files) == 0:
+            where = os.path.join(data_dir or '<data_dir>', spec.folder, '*.jpg')
+            raise ValueError(
+                f'No {dataset_name} images were found: {where} matched no file, relative paths '
+                f'starting from {os.getcwd()}. Check that data_dir is the folder that holds '
+                f'{spec.folder}/, and run helper.download_extract({dataset_name!r}, data_dir) to fetch '
+                'the data there.')
+        self.image_mode = spec.image_mode
+        self.data_files = sorted(data_files)
+        self.images = self._load_or_decode(dataset_name, data_dir)
+        self.shape = self.images.shape
+        self._rng = np.random.default_rng(seed)
+
+    def _load_or_decode(self, dataset_name, data_dir):
+        cache = data_dir and cache_path(dataset_name, data_dir, self.data_files, self.image_mode)
+        if cache and os.path.exists(cache):
+            with np.load(cache) as stored:
+                images, kept = stored['images'], stored['kept']
+        else:
+            images, kept, failed = decode_all(self.data_files, IMAGE_SIZE, IMAGE_SIZE, self.image_mode,
+                                              desc=f'Decoding {dataset_name} once')
+            if failed:
+                examples = '; '.join(f'{os.path.basename(p)}: {reason}' for p, reason in failed[:3])
+                warnings.warn(f'Skipped {len(failed)} unreadable image file(s) of {len(self.data_files)} '
+                              f'in {os.path.dirname(failed[0][0])} ({examples}). Training goes on with '
+                              f'the other {len(images)}; delete or replace those files to silence this.',
+                              stacklevel=4)
+            if len(images) == 0:
+                raise ValueError(f'None of the {len(self.data_files)} {dataset_name} image files could be '
+                                 'read. Delete the data folder and run helper.download_extract again.')
+            if cache:
+                _save_cache(dataset_name, cache, images, kept)
+        self.data_files = [self.data_files[i] for i in kept]
+        return images
+
+    def get_batches(self, batch_size):
+        """One epoch in a fresh random order: the bundled digits are stored sorted by class, and
+        an unshuffled epoch would train on one digit at a time. A last partial batch is dropped."""
+        low, high = BATCH_RANGE
+        order = self._rng.permutation(self.shape[0])
+        starts = range(0, self.shape[0] - batch_size + 1, batch_size)
+        batches = (self.images[order[start:start + batch_size]] for start in starts)
+        for batch in _prefetch(batches):
+            yield batch.astype(np.float32) / IMAGE_MAX_VALUE * (high - low) + low
+
+
+def _save_cache(dataset_name, cache, images, kept):
+    folder = os.path.dirname(cache)
+    try:
+        for old in os.listdir(folder):  # caches of earlier versions of these files
+            if old.startswith(f'.{dataset_name}-cache-') and old != os.path.basename(cache):
+                os.remove(os.path.join(folder, old))
+        with tempfile.NamedTemporaryFile(dir=folder, suffix='.partial', delete=False) as f:
+            np.savez(f, images=images, kept=kept)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(f.name, 0o666 & ~umask)  # as readable as any other file here, not 0600
+        os.replace(f.name, cache)  # whole or not at all
+    except OSError as err:
+        print(f'Could not write the decoded cache in {folder} ({err}): it stays in memory for this run.')
+
+
+def _prefetch(iterable, depth=4):
+    """Iterate in a background thread, `depth` items ahead. Stops the thread when the consumer
+    stops early (a `break` in the training loop)."""
+    ready, stop, done = queue.Queue(maxsize=depth), threading.Event(), object()
+
+    def fill():
+        for item in iterable:
+            while not stop.is_set():
+                try:
+                    ready.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    pass
+            if stop.is_set():
+                return
+        ready.put(done)
+
+    thread = threading.Thread(target=fill, daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not done:
+            yield item
+    finally:
+        stop.set()

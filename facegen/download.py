@@ -1,0 +1,129 @@
+"""Fetching a dataset's archive from its mirrors, verified against its checksum; download_extract.
+
+pooch writes to a temporary file and moves it into place only after the hash matches, so a broken
+or truncated download never appears under its real name."""
+import os
+import warnings
+
+import requests
+from tqdm import TqdmWarning
+
+from . import extract, offline
+from .config import dataset_spec
+from .env import progress
+
+with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in Jupyter without ipywidgets;
+    warnings.simplefilter('ignore', TqdmWarning)  # it gets a text bar instead (see _fetch)
+    import pooch
+
+pooch.get_logger().setLevel('WARNING')  # one 'Downloading...' line per mirror tried is noise offline
+
+
+class DownloadError(RuntimeError):
+    """Every source of a dataset answered, but none gave the right file."""
+
+
+class Offline(Exception):
+    """No source of a dataset could be reached at all."""
+
+
+def _looks_like_web_page(path):
+    with open(path, 'rb') as f:
+        head = f.read(512).lstrip().lower()
+    return head.startswith((b'<!doctype html', b'<html'))
+
+
+def _fetch(url, output_file, pooch_instance):
+    """pooch downloader: plain HTTP, or Google Drive through gdown, which answers Drive's
+    virus-scan confirmation page. Either way a web page saved in place of the file is refused."""
+    if 'drive.google.com' in url:
+        import gdown
+        try:
+            gdown.download(url, str(output_file), quiet=False)
+        except gdown.exceptions.FileURLRetrievalError as err:
+            raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
+                                f'cause: try again tomorrow): {err}') from None
+    else:
+        with progress(total=1, unit='B', unit_scale=True, unit_divisor=1024,
+                      desc=f'Downloading {os.path.basename(url.split("?")[0])}') as bar:
+            # total=1 until pooch reads Content-Length: pooch tests the bar's truth, undefined for None
+            pooch.HTTPDownloader(progressbar=bar, timeout=30)(url, output_file, pooch_instance)
+    if _looks_like_web_page(output_file):
+        raise DownloadError('the server sent a web page instead of the file (a quota, login or '
+                            'error page)')
+
+
+def download(spec, data_path):
+    """Fetch spec.archive into data_path from the first source that gives the right bytes; its path."""
+    save_path = os.path.join(data_path, spec.archive)
+    algorithm, digest = spec.known_hash.split(':')
+    if os.path.exists(save_path):
+        if pooch.file_hash(save_path, alg=algorithm) == digest:
+            return save_path
+        print(f'{save_path} does not match its checksum: removing it and downloading again.')
+        os.remove(save_path)
+
+    if os.environ.get('FACEGEN_OFFLINE'):
+        raise Offline('FACEGEN_OFFLINE is set')
+    failures, reached_any = [], False
+    for url in spec.sources:
+        try:
+            pooch.retrieve(url, known_hash=spec.known_hash, fname=spec.archive, path=data_path,
+                           downloader=_fetch)
+            return save_path
+        except (requests.ConnectionError, requests.Timeout) as err:
+            if isinstance(err, requests.ConnectionError) and 'Connection broken' not in str(err):
+                failures.append(f'{url}: unreachable ({type(err).__name__})')
+                continue
+            failures.append(f'{url}: the connection broke off part way; nothing was kept')
+        except requests.RequestException as err:
+            status = getattr(err.response, 'status_code', None)
+            failures.append(f'{url}: ' + (f'HTTP {status}' if status else
+                                          f'the download broke off part way ({type(err).__name__}); '
+                                          'nothing was kept'))
+        except DownloadError as err:
+            failures.append(f'{url}: {err}')
+        except ValueError as err:  # pooch's checksum mismatch
+            if 'hash' not in str(err).lower():
+                raise
+            failures.append(f'{url}: the file did not match its checksum ({spec.known_hash}); '
+                            'it was removed')
+        reached_any = True
+        print(f'Could not use {url}, trying the next source.')
+
+    if not reached_any:
+        raise Offline('\n  '.join(failures))
+    raise DownloadError(
+        f'Could not download {spec.archive} for {spec.name}; every source failed:\n  '
+        + '\n  '.join(failures)
+        + f'\nWhat to do: run this again later, or download {spec.archive} yourself '
+          f'(checksum {spec.known_hash}) and save it as {save_path}.')
+
+
+def download_extract(database_name, data_path):
+    """Download, verify and extract a dataset into data_path (mnist/ or img_align_celeba/).
+
+    With no network (or FACEGEN_OFFLINE set) it writes real images that ship inside installed
+    packages instead, in the same layout, and says so; the next call with a network replaces them
+    with the real data."""
+    spec = dataset_spec(database_name)
+    extract_path = os.path.join(data_path, spec.folder)
+    os.makedirs(data_path, exist_ok=True)
+    extract.remove_stale_partials(spec, data_path)
+    if os.path.isdir(extract_path) and not offline.is_bundled(extract_path):
+        print(f'Found {database_name} Data')
+        return
+
+    try:
+        save_path = download(spec, data_path)
+    except Offline:
+        if offline.is_bundled(extract_path):
+            print(f'No network: using the bundled {database_name} stand-in in {extract_path}.')
+        else:
+            origin = offline.write_bundled(spec, data_path)
+            print(f'No network: {database_name} could not be downloaded, so {extract_path} '
+                  f'holds {origin} instead.')
+        return
+
+    extract.extract_into_place(spec, save_path, data_path)
+    os.remove(save_path)  # the archive is large and everything in it is now on disk

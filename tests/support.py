@@ -1,0 +1,43 @@
+"""What several test modules share: where things are, the notebook's train() on a few real digits,
+reading checkpoints, and the routes of the test HTTP server."""
+import os
+
+import helper
+from facegen.env import import_tensorflow
+
+tf = import_tensorflow()
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUN_PY = os.path.join(ROOT, 'run.py')
+BATCH = 8
+PER_EPOCH = 6  # the digits fixture's 48 digits / 8
+
+
+def train(nb, digits, run_dir, epochs=2, get_batches=None, print_every=2, show_every=4, **run_settings):
+    """The notebook's train() for `epochs` epochs of the digits fixture, in run_dir, with checkpoints
+    and progress pictures every 4 batches unless run_settings (TrainingRun's) say otherwise."""
+    run_settings = {'checkpoint_every': 4, 'picture_every': 4, **run_settings}
+    with tf.Graph().as_default():
+        tf.set_random_seed(0)
+        nb['train'](epochs, BATCH, 16, 0.0005, 0.5, get_batches or digits.get_batches, digits.shape,
+                    digits.image_mode, print_every=print_every, show_every=show_every,
+                    run=helper.TrainingRun(str(run_dir), **run_settings))
+
+
+def checkpoint_step(run_dir):
+    latest = tf.train.latest_checkpoint(str(run_dir))
+    return None if latest is None else int(latest.rsplit('-', 1)[1])
+
+
+def checkpoint_values(checkpoint):
+    """{variable name: value} of a checkpoint, or of the newest one in a run folder."""
+    reader = tf.train.load_checkpoint(str(checkpoint))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+class Route:
+    """What the test server answers on one path: a status, a body, and optionally a body cut
+    short after `send` bytes while Content-Length still announces the whole of it."""
+    def __init__(self, body=b'', status=200, send=None, content_type='application/octet-stream'):
+        self.body, self.status, self.send, self.content_type = body, status, send, content_type
+        self.hits = 0
