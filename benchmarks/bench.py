@@ -47,7 +47,6 @@ from facegen.notebook import ROOT, load_notebook_functions, training_settings
 
 matplotlib.use('Agg')  # train() and show_generator_output draw nowhere
 tf = import_tensorflow()
-tf.get_logger().setLevel('ERROR')  # the FLOP profiler warns about its own deprecated internals
 FMA_PEAK_SOURCE = os.path.join(ROOT, 'benchmarks', 'fma_peak.c')
 
 # TensorFlow runs independent ops side by side, each on all cores, so that two big convolutions

@@ -81,7 +81,9 @@ class TrainingRun:
                 print('Resuming from {} at batch {} of {}.'.format(self.folder, self.done, self._planned))
         self._fixed_z = sess.run(self.fixed_z)
         self._first, self._started = self.done, time.perf_counter()
-        self._bar = progress(total=self._planned, initial=min(self.done, self._planned), unit='batch', mininterval=5)
+        # with a time budget the total is known once the pace is: record() sets it
+        self._bar = progress(total=None if self.minutes else self._planned, initial=min(self.done, self._planned),
+                             unit='batch', mininterval=5)
         try:
             with self._bar:
                 yield self
@@ -114,14 +116,17 @@ class TrainingRun:
     def batches(self, get_batches, batch_size):
         """(epoch_i, batch_images) for each batch still to train: finished epochs are not started
         again, the batches already trained in the current epoch are skipped, and the run stops at
-        max_batches or when its minutes are up."""
+        max_batches or when its minutes are up. The progress bar closes with the last batch, so that
+        what train() shows after the loop comes after it."""
         for epoch_i in range(self.done // self.batches_per_epoch, self.epoch_count):
             already_trained = max(self.done - epoch_i * self.batches_per_epoch, 0)
             for batch_images in itertools.islice(get_batches(batch_size), already_trained, None):
                 if self.done >= self._planned or (
                         self.minutes is not None and time.perf_counter() - self._started >= self.minutes * 60):
+                    self._bar.close()
                     return
                 yield epoch_i, batch_images
+        self._bar.close()
 
     def record(self, d_loss, g_loss):
         """After each batch: the NaN stop, the loss history, TensorBoard, and on their schedules
