@@ -5,6 +5,7 @@ needs TensorFlow loads it through import_tensorflow below, so this is the one pl
 import contextlib
 import os
 import sys
+import warnings
 
 from tqdm import tqdm  # text bars: tqdm.auto would need ipywidgets and warns without it
 
@@ -15,6 +16,9 @@ TENSORFLOW_ENVIRONMENT = {
     # elsewhere its fallback kernel for transposed convolutions, the generator's main cost, is
     # several times slower (docs/PERFORMANCE.md).
     'TF_ENABLE_ONEDNN_OPTS': '1',
+    # tf.layers, which most solutions of this project use, is built on Keras 2: with Keras 3 (the
+    # default since TensorFlow 2.16) it raises. This makes tf.keras the tf_keras package.
+    'TF_USE_LEGACY_KERAS': '1',
 }
 for _name, _value in TENSORFLOW_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)  # a value the user set wins
@@ -42,6 +46,10 @@ def import_tensorflow():
     if 'tensorflow' not in sys.modules:
         with native_stderr_silenced():
             import tensorflow  # noqa: F401
+        # Every tf.layers call and some tf.train internals warn that TF1's API is deprecated: in the
+        # notebook that would bury the losses under lines a learner can do nothing about.
+        warnings.filterwarnings('ignore', message=r'`tf\.layers\.\w+` is deprecated', category=UserWarning)
+        tensorflow.get_logger().setLevel('ERROR')
     import tensorflow.compat.v1 as tf
     return tf
 

@@ -83,6 +83,23 @@ def test_learning_rate_that_is_not_a_placeholder_fails(nb):
         tests.test_model_inputs(model_inputs)
 
 
+def test_learning_rate_placeholder_without_a_shape_passes(nb, capsys):
+    """The original tests accepted tf.placeholder(tf.float32, name='learning_rate'): it is fed a number."""
+    def model_inputs(image_width, image_height, image_channels, z_dim):
+        real, z, _ = nb['model_inputs'](image_width, image_height, image_channels, z_dim)
+        return real, z, tf.placeholder(tf.float32, name='learning_rate')
+    tests.test_model_inputs(model_inputs)
+    assert 'Tests Passed' in capsys.readouterr().out
+
+
+def test_learning_rate_placeholder_of_rank_one_fails(nb):
+    def model_inputs(image_width, image_height, image_channels, z_dim):
+        real, z, _ = nb['model_inputs'](image_width, image_height, image_channels, z_dim)
+        return real, z, tf.placeholder(tf.float32, [1], name='learning_rate')
+    with pytest.raises(AssertionError, match='Learning Rate has wrong rank'):
+        tests.test_model_inputs(model_inputs)
+
+
 def test_images_placeholder_of_wrong_rank_fails():
     def model_inputs(image_width, image_height, image_channels, z_dim):
         return (tf.placeholder(tf.float32, (None, image_width * image_height * image_channels)),
