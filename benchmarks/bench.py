@@ -421,8 +421,9 @@ def judge(args, dataset_name, samples):
     if not args.judge:
         return 'skipped (no --judge or FACEGEN_JUDGE given)'
     kind = 'mnist' if dataset_name == 'mnist' else 'faces'
-    result = subprocess.run([args.judge_python, args.judge, kind, samples], capture_output=True, text=True,
-                            cwd=os.path.dirname(os.path.abspath(args.judge)))
+    judge_file = os.path.abspath(args.judge)  # it runs in its own folder, where it finds its data
+    result = subprocess.run([args.judge_python, judge_file, kind, samples], capture_output=True, text=True,
+                            cwd=os.path.dirname(judge_file))
     return result.stdout.strip() if result.returncode == 0 else f'failed in {args.judge_python}: {result.stderr[-300:]}'
 
 
