@@ -3,7 +3,10 @@
 (once, and again whenever requirements.txt changes), then runs inside it:
 
     python3 run.py notebook [--quick]   execute dlnd_face_generation.ipynb headless; writes the
-                                        executed notebook and its HTML export into submission/
+                                        executed notebook, its HTML and the sources it imports into
+                                        submission/ and submission/submission.zip; training runs
+                                        in runs/, samples in samples/ (--quick: all in quick_check/)
+    python3 run.py lab                  open the notebook in JupyterLab, in the project's kernel
     python3 run.py test [PYTEST ARGS]   run the linter (ruff) and the test suite
     python3 run.py bench [ARGS]         speed and time-to-quality figures (benchmarks/bench.py --help)
     python3 run.py sample RUN_DIR [-n N] [--out DIR]
@@ -12,11 +15,13 @@
                                         and DIR/samples.npz, uint8 N x 28 x 28 x C
 """
 import argparse
+import glob
 import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import time
 import venv
 
 from facegen.notebook import NOTEBOOK  # the standard library only: usable before .venv exists
@@ -52,24 +57,51 @@ def ensure_venv():
     os.execv(VENV_PYTHON, [VENV_PYTHON, os.path.abspath(__file__)] + sys.argv[1:])
 
 
-def run_notebook(quick, output_dir, resume=False, data_dir=None):
+SUBMITTED_SOURCES = ['helper.py', 'problem_unittests.py', 'facegen']  # what the notebook imports from the project
+
+
+def earlier_runs(runs_dir):
+    """Run folders under runs_dir that hold a checkpoint."""
+    return sorted(os.path.dirname(path) for path in glob.glob(os.path.join(runs_dir, '*', 'checkpoint')))
+
+
+def set_aside(runs):
+    """Move run folders into runs/earlier-TIMESTAMP/, where they stay (and TensorBoard still shows them)."""
+    aside = os.path.join(os.path.dirname(runs[0]), time.strftime('earlier-%Y%m%d-%H%M%S'))
+    os.makedirs(aside)
+    for run in runs:
+        os.rename(run, os.path.join(aside, os.path.basename(run)))
+    return aside
+
+
+def as_parameter(path):
+    # relative to the notebook's folder where it lies inside it: the parameters cell is in the HTML
+    relative = os.path.relpath(os.path.abspath(path), ROOT)
+    return path if relative.startswith(os.pardir) else relative
+
+
+def run_notebook(quick, output_dir, runs_dir, samples_dir, resume=False, fresh=False, data_dir=None):
     import nbconvert
     import nbformat
     import papermill
     from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 
+    runs = earlier_runs(runs_dir)
+    if runs and fresh:
+        print(f'Earlier runs moved to {set_aside(runs)}; training starts over.')
+    elif runs and not resume:
+        sys.exit(f'{runs_dir} holds earlier runs: {", ".join(os.path.basename(run) for run in runs)}. Run again with '
+                 '--resume to continue them, or with --fresh to move them into an earlier-* folder beside them and '
+                 'start over. Nothing was changed.')
     os.makedirs(output_dir, exist_ok=True)
-    runs_dir = os.path.join(output_dir, 'runs')
-    if not resume and os.path.isdir(runs_dir):
-        shutil.rmtree(runs_dir)  # a fresh run trains from scratch; --resume continues these instead
     executed = os.path.join(output_dir, os.path.basename(NOTEBOOK))
     html = os.path.splitext(executed)[0] + '.html'
     print(f'Executing {os.path.basename(NOTEBOOK)}{" (quick check)" if quick else ""} ...', flush=True)
+    parameters = {'quick_run': quick, 'samples_dir': as_parameter(samples_dir), 'runs_dir': as_parameter(runs_dir),
+                  **({'data_dir': as_parameter(data_dir)} if data_dir else {})}
     try:
-        papermill.execute_notebook(NOTEBOOK, executed,
-                                   parameters={'quick_run': quick, 'samples_dir': os.path.join(output_dir, 'samples'),
-                                               'runs_dir': runs_dir, **({'data_dir': data_dir} if data_dir else {})},
-                                   kernel_name=KERNEL_NAME, cwd=ROOT, progress_bar=True)
+        papermill.execute_notebook(NOTEBOOK, executed, parameters=parameters, kernel_name=KERNEL_NAME, cwd=ROOT,
+                                   progress_bar=True)
     except papermill.PapermillExecutionError as err:
         sys.exit(f'A notebook cell failed ({err.ename}: {err.evalue}). The executed notebook, '
                  f'with the error in place, is in {executed}.')
@@ -80,7 +112,30 @@ def run_notebook(quick, output_dir, resume=False, data_dir=None):
     body, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
     with open(html, 'w', encoding='utf-8') as f:
         f.write(body)
-    print(f'Wrote {executed}\nWrote {html}')
+    archive = package_submission(output_dir, [executed, html])
+    print(f'Wrote {executed}\nWrote {html}\nWrote {archive} ({os.path.getsize(archive) / 2 ** 20:.1f} MiB): '
+          f'the notebook, its HTML and {", ".join(SUBMITTED_SOURCES)}')
+
+
+def package_submission(output_dir, exported):
+    """Copy the sources the notebook imports beside its exports, and zip them all."""
+    import zipfile
+    names = [os.path.basename(path) for path in exported]
+    for source in SUBMITTED_SOURCES:
+        target = os.path.join(output_dir, source)
+        if os.path.isdir(os.path.join(ROOT, source)):
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(os.path.join(ROOT, source), target, ignore=shutil.ignore_patterns('__pycache__'))
+            names += [os.path.join(source, name) for name in sorted(os.listdir(target))]
+        else:
+            shutil.copy2(os.path.join(ROOT, source), target)
+            names.append(source)
+    archive = os.path.join(output_dir, 'submission.zip')
+    with zipfile.ZipFile(archive + '.partial', 'w', zipfile.ZIP_DEFLATED) as zf:
+        for name in names:
+            zf.write(os.path.join(output_dir, name), name)
+    os.replace(archive + '.partial', archive)
+    return archive
 
 
 def sample(run_dir, n_images, output_dir):
@@ -107,15 +162,29 @@ def sample(run_dir, n_images, output_dir):
     print(f'{n_images} samples from {latest} written to {output_dir}/samples.png and samples.npz')
 
 
+def lab(arguments):
+    # JupyterLab refuses to start as root (as in a container) unless told that it may
+    as_root = ['--allow-root'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else []
+    jupyter = os.path.join(os.path.dirname(sys.executable), 'jupyter')
+    os.chdir(ROOT)
+    os.execv(jupyter, [jupyter, 'lab', os.path.basename(NOTEBOOK), f'--ServerApp.root_dir={ROOT}'] + as_root + arguments)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest='command', required=True)
     nb = commands.add_parser('notebook', help='execute the notebook and export it to HTML')
-    nb.add_argument('--quick', action='store_true', help='train only a few batches: checks that every cell runs')
-    nb.add_argument('--output', default=os.path.join(ROOT, 'submission'), help='folder for the results')
+    nb.add_argument('--quick', action='store_true',
+                    help='train only a few batches, to check that every cell runs; writes into quick_check/ only, '
+                         'its earlier quick runs moved aside')
+    nb.add_argument('--output', help='folder for the submission (default: submission/; quick_check/ with --quick)')
     nb.add_argument('--data', help="the datasets' folder (default: the notebook's data/)")
-    nb.add_argument('--resume', action='store_true',
-                    help='continue the training runs in OUTPUT/runs (after a stop) instead of starting over')
+    nb.add_argument('--runs', help='folder for the training runs (default: runs/; OUTPUT/runs with --quick)')
+    again = nb.add_mutually_exclusive_group()
+    again.add_argument('--resume', action='store_true', help='continue the earlier training runs (after a stop)')
+    again.add_argument('--fresh', action='store_true',
+                       help='move the earlier training runs into runs/earlier-TIMESTAMP/ and start over')
+    commands.add_parser('lab', help='open the notebook in JupyterLab (extra arguments go to jupyter lab)', add_help=False)
     commands.add_parser('test', help='run the test suite', add_help=False)
     commands.add_parser('bench', help='print speed and quality figures', add_help=False)
     draw = commands.add_parser('sample', help='draw images from a saved run, without the notebook')
@@ -123,12 +192,18 @@ def main():
     draw.add_argument('-n', type=int, default=64, help='how many images (default 64)')
     draw.add_argument('--out', default='.', help='folder for samples.png and samples.npz (default: here)')
     args, rest = parser.parse_known_args()
-    if rest and args.command not in ('test', 'bench'):
+    if rest and args.command not in ('lab', 'test', 'bench'):
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
 
     ensure_venv()
     if args.command == 'notebook':
-        run_notebook(args.quick, args.output, args.resume, args.data)
+        # a quick check keeps everything it writes in its own folder, apart from a full run's
+        output = args.output or os.path.join(ROOT, 'quick_check' if args.quick else 'submission')
+        work = output if args.quick else ROOT
+        run_notebook(args.quick, output, args.runs or os.path.join(work, 'runs'), os.path.join(work, 'samples'),
+                     args.resume, args.fresh or (args.quick and not args.resume), args.data)
+    elif args.command == 'lab':
+        lab(rest)
     elif args.command == 'test':
         # the linter first: its findings are quick to read, and a failing one fails the run too
         lint = subprocess.call([os.path.join(os.path.dirname(sys.executable), 'ruff'), 'check', ROOT])

@@ -8,17 +8,63 @@ import numpy as np
 import pytest
 from support import RUN_PY
 
+EARLIER_RUN = 'mnist_batch4_lr0.0005_beta0.5'
+
+
+def notebook_command(*arguments):
+    # offline on every machine: a test must not fetch 1.4 GB of CelebA
+    return subprocess.run([sys.executable, RUN_PY, 'notebook'] + [str(a) for a in arguments],
+                          env={**os.environ, 'FACEGEN_OFFLINE': '1'}, capture_output=True, text=True, timeout=1200)
+
 
 @pytest.fixture(scope='module')
-def executed(tmp_path_factory):
+def runs_dir(tmp_path_factory):
+    """A runs folder that already holds a run, as after an earlier `run.py notebook`."""
+    runs = tmp_path_factory.mktemp('runs')
+    (runs / EARLIER_RUN).mkdir()
+    for name in ('checkpoint', 'model.ckpt-8.index', 'losses.npy'):
+        (runs / EARLIER_RUN / name).write_text(name)
+    return runs
+
+
+@pytest.fixture(scope='module')
+def executed(tmp_path_factory, runs_dir):
     output_dir = tmp_path_factory.mktemp('submission')
-    # an empty data folder, as on a fresh clone: the notebook's downloads (here: the offline fallback) run too;
-    # offline on every machine: a test must not fetch 1.4 GB of CelebA
-    result = subprocess.run([sys.executable, RUN_PY, 'notebook', '--quick', '--output', str(output_dir),
-                             '--data', str(tmp_path_factory.mktemp('data'))],
-                            env={**os.environ, 'FACEGEN_OFFLINE': '1'}, capture_output=True, text=True, timeout=1200)
+    # an empty data folder, as on a fresh clone: the notebook's downloads (here: the offline fallback) run too
+    result = notebook_command('--quick', '--output', output_dir, '--runs', runs_dir,
+                              '--data', tmp_path_factory.mktemp('data'))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return output_dir
+
+
+def test_earlier_runs_are_set_aside_whole_not_deleted(executed, runs_dir):
+    aside = list(runs_dir.glob(f'earlier-*/{EARLIER_RUN}'))
+    assert len(aside) == 1
+    assert sorted(p.name for p in aside[0].iterdir()) == ['checkpoint', 'losses.npy', 'model.ckpt-8.index']
+    assert (runs_dir / EARLIER_RUN / 'checkpoint').exists(), 'the quick run trained in its own folder again'
+
+
+def test_a_full_run_over_earlier_runs_stops_and_changes_nothing(tmp_path):
+    runs = tmp_path / 'runs'
+    (runs / EARLIER_RUN).mkdir(parents=True)
+    (runs / EARLIER_RUN / 'checkpoint').write_text('kept')
+    result = notebook_command('--output', tmp_path / 'out', '--runs', runs)
+    assert result.returncode != 0
+    assert EARLIER_RUN in result.stderr and '--resume' in result.stderr and '--fresh' in result.stderr
+    assert sorted(p.name for p in runs.iterdir()) == [EARLIER_RUN]
+    assert (runs / EARLIER_RUN / 'checkpoint').read_text() == 'kept' and not (tmp_path / 'out').exists()
+
+
+def test_the_submission_holds_what_the_notebook_lists_and_stays_small(executed):
+    import zipfile
+    with zipfile.ZipFile(executed / 'submission.zip') as zf:
+        names = set(zf.namelist())
+    expected = {'dlnd_face_generation.ipynb', 'dlnd_face_generation.html', 'helper.py', 'problem_unittests.py',
+                'facegen/__init__.py', 'facegen/runs.py', 'facegen/dataset.py'}
+    assert expected <= names
+    assert not [name for name in names if 'ckpt' in name or 'tfevents' in name or '__pycache__' in name]
+    assert os.path.getsize(executed / 'submission.zip') < 5 * 2 ** 20
+    assert all((executed / name).exists() for name in names), 'each file also lies in the folder'
 
 
 def code_cells(output_dir):
