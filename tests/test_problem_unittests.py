@@ -180,15 +180,32 @@ def test_non_scalar_generator_loss_alone_fails(nb):
         tests.test_model_loss(model_loss)
 
 
-def test_model_opt_without_trainable_variables_fails():
+def one_adam_per_network(variables, swapped=False):
+    """A model_opt with an Adam for each network over the variables that tf.<variables>() lists,
+    looked up when it runs, as the test's mock is (swapped: each optimizer given the other's)."""
     def model_opt(d_loss, g_loss, learning_rate, beta1):
-        all_vars = tf.global_variables()
-        d_vars = [v for v in all_vars if v.name.startswith('discriminator')]
-        g_vars = [v for v in all_vars if v.name.startswith('generator')]
+        all_vars = getattr(tf, variables)()
+        d_vars = [v for v in all_vars if v.name.startswith('discriminator/')]
+        g_vars = [v for v in all_vars if v.name.startswith('generator/')]
+        if swapped:
+            d_vars, g_vars = g_vars, d_vars
         return (tf.train.AdamOptimizer(learning_rate, beta1).minimize(d_loss, var_list=d_vars),
                 tf.train.AdamOptimizer(learning_rate, beta1).minimize(g_loss, var_list=g_vars))
-    with pytest.raises(AssertionError, match='trainable_variables'):
-        tests.test_model_opt(model_opt, tf)
+    return model_opt
+
+
+@pytest.mark.parametrize('variables, swapped, message', [
+    ('global_variables', False, 'trainable_variables not called'),
+    ('trainable_variables', True, 'does not train the variables in its own scope'),
+], ids=['global_variables instead of trainable_variables', 'variable lists swapped'])
+def test_model_opt_mistakes_fail(variables, swapped, message):
+    with pytest.raises(AssertionError, match=message):
+        tests.test_model_opt(one_adam_per_network(variables, swapped), tf)
+
+
+def test_the_mistakes_model_opt_passes_when_right(capsys):
+    tests.test_model_opt(one_adam_per_network('trainable_variables'), tf)
+    assert 'Tests Passed' in capsys.readouterr().out
 
 
 def test_model_opt_whose_optimizers_train_every_variable_fails():
@@ -197,15 +214,4 @@ def test_model_opt_whose_optimizers_train_every_variable_fails():
         return (tf.train.AdamOptimizer(learning_rate, beta1).minimize(d_loss),
                 tf.train.AdamOptimizer(learning_rate, beta1).minimize(g_loss))
     with pytest.raises(AssertionError, match='Discriminator training operation also changes generator/'):
-        tests.test_model_opt(model_opt, tf)
-
-
-def test_model_opt_with_the_variable_lists_swapped_fails():
-    def model_opt(d_loss, g_loss, learning_rate, beta1):
-        t_vars = tf.trainable_variables()
-        d_vars = [v for v in t_vars if v.name.startswith('discriminator/')]
-        g_vars = [v for v in t_vars if v.name.startswith('generator/')]
-        return (tf.train.AdamOptimizer(learning_rate, beta1).minimize(d_loss, var_list=g_vars),
-                tf.train.AdamOptimizer(learning_rate, beta1).minimize(g_loss, var_list=d_vars))
-    with pytest.raises(AssertionError, match='does not train the variables in its own scope'):
         tests.test_model_opt(model_opt, tf)
