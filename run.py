@@ -148,9 +148,10 @@ def sample(run_dir, n_images, output_dir):
 
     import helper
     from facegen.env import import_tensorflow
+    from facegen.runs import newest_checkpoint
     tf = import_tensorflow()
 
-    latest = tf.train.latest_checkpoint(run_dir) if os.path.isdir(run_dir) else None
+    latest = newest_checkpoint(run_dir)
     if latest is None:
         sys.exit(f'No checkpoint in {run_dir}. Train with train(..., run=helper.TrainingRun({run_dir!r})) first; '
                  'the notebook keeps its runs in runs/ (submission/runs/ after `run.py notebook`).')

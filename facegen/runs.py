@@ -9,11 +9,13 @@ import glob
 import io
 import itertools
 import os
+import re
 import time
 
 import numpy as np
 from PIL import Image
 
+from .config import IMAGE_SIZE
 from .env import import_tensorflow, progress
 from .images import generated_to_uint8, images_square_grid
 
@@ -21,6 +23,29 @@ tf = import_tensorflow()
 
 FIXED_Z_COUNT = 16     # images in each progress picture
 EXPORTED_SAMPLES = 2000  # images in samples_path, enough for a quality score
+
+
+def check_train_arguments(epoch_count, batch_size, z_dim, learning_rate, beta1, data_shape, image_mode):
+    """A ValueError naming the first of train()'s arguments that cannot work, before anything is
+    built: some (z_dim=0) would otherwise abort the whole process, a notebook's kernel with it."""
+    channels = {'L': 1, 'RGB': 3}.get(image_mode)
+    shape = tuple(data_shape) if isinstance(data_shape, (tuple, list)) else None
+    problems = [
+        (channels is None, f'data_image_mode is {image_mode!r}: use "L" (grayscale) or "RGB"'),
+        (shape is None or len(shape) != 4 or shape[1:3] != (IMAGE_SIZE, IMAGE_SIZE) or shape[3] != channels,
+         f'data_shape is {data_shape!r}: pass the dataset\'s .shape, (count, {IMAGE_SIZE}, {IMAGE_SIZE}, '
+         f'{channels or "channels"}) for {image_mode!r} images'),
+        (not (isinstance(z_dim, int) and z_dim >= 1), f'z_dim is {z_dim!r}: it must be a whole number of at least 1'),
+        (not (isinstance(epoch_count, int) and epoch_count >= 1), f'epoch_count is {epoch_count!r}: use 1 or more'),
+        (not (isinstance(batch_size, int) and 1 <= batch_size <= (shape[0] if shape else 0)),
+         f'batch_size is {batch_size!r}: it must be between 1 and the number of images ({shape and shape[0]})'),
+        (not (isinstance(learning_rate, (int, float)) and learning_rate > 0),
+         f'learning_rate is {learning_rate!r}: it must be a number above 0'),
+        (not (isinstance(beta1, (int, float)) and 0 <= beta1 < 1), f'beta1 is {beta1!r}: it must be at least 0 and below 1'),
+    ]
+    for failed, message in problems:
+        if failed:
+            raise ValueError(f'train() cannot start: {message}. Nothing was built or changed.')
 
 
 class TrainingRun:
@@ -54,7 +79,8 @@ class TrainingRun:
         self.fixed_z = tf.Variable(tf.random_uniform([FIXED_Z_COUNT, z_dim], -1, 1), trainable=False, name='fixed_z')
         tf.add_to_collection('input_z', input_z)  # what `python run.py sample` feeds
         tf.add_to_collection('samples', samples)  # and fetches, from the meta graph alone
-        self.saver = tf.train.Saver(max_to_keep=self.keep_checkpoints)
+        # relative paths in the `checkpoint` index, so that a moved or copied folder still knows its own
+        self.saver = tf.train.Saver(max_to_keep=self.keep_checkpoints, save_relative_paths=True)
 
     # ------------------------------------------------------------ the session
 
@@ -135,7 +161,7 @@ class TrainingRun:
             raise FloatingPointError(
                 'The losses became D={} G={} at batch {}: training stopped and nothing was saved. The last '
                 'good checkpoint ({}) is intact: lower the learning rate and run again to resume from it.'.format(
-                    d_loss, g_loss, self.done + 1, self.folder and tf.train.latest_checkpoint(self.folder)))
+                    d_loss, g_loss, self.done + 1, self.folder and newest_checkpoint(self.folder)))
         self.done += 1
         self.losses.append((d_loss, g_loss))
         self._bar.update()
@@ -179,7 +205,7 @@ class TrainingRun:
                 np.save(f, np.array(self.losses[:self.done], dtype=np.float32).reshape(-1, 2))
             os.replace(os.path.join(self.folder, 'losses.npy.partial'), os.path.join(self.folder, 'losses.npy'))
             self.sess.run(self._set_step, {self._step_value: self.done})
-            self.saver.save(self.sess, os.path.join(self.folder, 'model.ckpt'), global_step=self.done)
+            self.saver.save(self.sess, os.path.join(self.folder, CHECKPOINT_PREFIX), global_step=self.done)
         except (OSError, tf.errors.OpError) as err:
             raise self._folder_error(err) from None
 
@@ -193,29 +219,70 @@ class TrainingRun:
         return RuntimeError('Could not write a checkpoint or picture in {} ({}). Training stopped; the last '
                             'checkpoint ({}) is intact. Free some disk space or pass a writable run folder, then '
                             'run again to resume.'.format(self.folder, getattr(err, 'message', err),
-                                                          tf.train.latest_checkpoint(self.folder)))
+                                                          newest_checkpoint(self.folder)))
+
+
+CHECKPOINT_PREFIX = 'model.ckpt'
+_CHECKPOINT_INDEX = re.compile(re.escape(CHECKPOINT_PREFIX) + r'-(\d+)\.index')
+
+
+def checkpoints(folder):
+    """The checkpoints in folder, newest first, found by their own files: the `checkpoint` index
+    TensorFlow keeps beside them may name another folder's (a copy's) or be missing or garbled."""
+    steps = sorted((int(match.group(1)) for name in (os.listdir(folder) if os.path.isdir(folder) else [])
+                    if (match := _CHECKPOINT_INDEX.fullmatch(name))), reverse=True)
+    return [os.path.join(folder, f'{CHECKPOINT_PREFIX}-{step}') for step in steps]
+
+
+def newest_checkpoint(folder):
+    found = checkpoints(folder)
+    return found[0] if found else None
 
 
 def restore_latest(sess, saver, folder):
-    """True if folder held a checkpoint and the session now holds its variables."""
-    latest = tf.train.latest_checkpoint(folder)
-    if latest is None:
-        return False
-    # Checked first: resource variables would take a tensor of the wrong shape and fail later.
-    saved_shapes = tf.train.load_checkpoint(latest).get_variable_to_shape_map()
-    mismatched = ['{} {} (saved: {})'.format(var.op.name, var.shape.as_list(), saved_shapes.get(var.op.name, 'absent'))
-                  for var in tf.global_variables() if saved_shapes.get(var.op.name) != var.shape.as_list()]
-    if mismatched:
-        raise RuntimeError('The checkpoint {} was written by a different network and cannot be restored into this '
-                           'one: {}. Delete {} or pass another run folder to start over.'.format(
-                               latest, '; '.join(mismatched[:3]), folder))
-    saver.restore(sess, latest)
-    return True
+    """True if folder held a checkpoint and the session now holds its variables: the newest one
+    that can be read, saying so when a damaged newer one is passed over."""
+    found = checkpoints(folder)
+    for i, checkpoint in enumerate(found):
+        try:
+            # Checked first: resource variables would take a tensor of the wrong shape and fail later.
+            saved_shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+            mismatched = ['{} {} (saved: {})'.format(var.op.name, var.shape.as_list(),
+                                                     saved_shapes.get(var.op.name, 'absent'))
+                          for var in tf.global_variables() if saved_shapes.get(var.op.name) != var.shape.as_list()]
+            if mismatched:
+                raise RuntimeError('The checkpoint {} was written by a different network and cannot be restored into '
+                                   'this one: {}. Delete {} or pass another run folder to start over.'.format(
+                                       checkpoint, '; '.join(mismatched[:3]), folder))
+            saver.restore(sess, checkpoint)
+        except (tf.errors.OpError, ValueError) as err:
+            print('Could not read the checkpoint {} ({}): {}.'.format(
+                checkpoint, str(err).splitlines()[0][:200],
+                'trying the one before it' if i + 1 < len(found) else 'it was the last one'))
+            continue
+        if i:
+            print('Resuming from {}, the newest checkpoint that could be read.'.format(checkpoint))
+        # the Saver counts only what it saved itself: without this, a resumed run's old checkpoints pile up
+        saver.recover_last_checkpoints([path for path in found[::-1] if path != checkpoint] + [checkpoint])
+        return True
+    if found:
+        raise RuntimeError('None of the {} checkpoints in {} could be read, so training did not start over them: '
+                           'move them away (or pass another run folder) to start over.'.format(len(found), folder))
+    return False
 
 
 def saved_losses(folder, step):
+    """The loss history of the first `step` batches; batches whose losses were lost (losses.npy
+    missing or shorter) are NaN, so that row i stays batch i + 1."""
     path = os.path.join(folder, 'losses.npy')
-    return [tuple(row) for row in np.load(path)[:step]] if os.path.exists(path) else []
+    try:
+        rows = [tuple(row) for row in np.load(path)[:step]]
+    except (OSError, ValueError):
+        rows = []
+    if len(rows) < step:
+        print('The losses of batches {} to {} were not in {}: the loss curve has a gap there.'.format(
+            len(rows) + 1, step, path))
+    return rows + [(np.nan, np.nan)] * (step - len(rows))
 
 
 def write_progress_gif(folder):

@@ -25,6 +25,7 @@ def train(nb, digits, run_dir, epochs=2, get_batches=None, print_every=2, show_e
 
 
 def checkpoint_step(run_dir):
+    """The step of the newest checkpoint TensorFlow's own index names, read as TensorFlow reads it."""
     latest = tf.train.latest_checkpoint(str(run_dir))
     return None if latest is None else int(latest.rsplit('-', 1)[1])
 

@@ -1,0 +1,130 @@
+"""Nothing lost: a moved, copied or damaged run folder resumes from what it holds, bad arguments
+stop train() before anything is built, and a long run's graph does not grow."""
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from support import BATCH, PER_EPOCH, RUN_PY, checkpoint_values, tf, train
+
+from facegen.runs import checkpoints
+
+
+def steps(run_dir):
+    return [int(path.rsplit('-', 1)[1]) for path in checkpoints(str(run_dir))]
+
+
+def assert_resumed_exactly(run_dir, total):
+    """The folder's newest checkpoint is a run that went on from the old one, not one that restarted."""
+    final = checkpoint_values(checkpoints(str(run_dir))[0])
+    assert final['global_step'] == total
+    assert final['beta1_power'] == pytest.approx(0.5 ** (total + 1)), "Adam's steps: the old ones and the new"
+    assert np.load(run_dir / 'losses.npy').shape == (total, 2)
+
+
+def test_a_moved_run_folder_resumes_where_it_stopped(nb, digits, tmp_path, capsys):
+    train(nb, digits, tmp_path / 'here', max_batches=8)
+    shutil.move(tmp_path / 'here', tmp_path / 'there')
+    capsys.readouterr()
+
+    train(nb, digits, tmp_path / 'there')  # 2 epochs: 12 batches
+
+    assert 'at batch 8 of 12' in capsys.readouterr().out
+    assert_resumed_exactly(tmp_path / 'there', 12)
+
+
+@pytest.mark.parametrize('damage', ['missing', 'garbled'])
+def test_a_lost_or_garbled_checkpoint_index_does_not_start_over(nb, digits, tmp_path, damage):
+    train(nb, digits, tmp_path, max_batches=8)
+    index = tmp_path / 'checkpoint'
+    index.unlink() if damage == 'missing' else index.write_bytes(b'\x00\xffnot a checkpoint state\n')
+
+    train(nb, digits, tmp_path)
+
+    assert_resumed_exactly(tmp_path, 12)
+
+
+def test_a_damaged_newest_checkpoint_resumes_from_the_one_before(nb, digits, tmp_path, capsys):
+    train(nb, digits, tmp_path, max_batches=8)  # checkpoints at 4 and 8
+    data = next(tmp_path.glob('model.ckpt-8.data-*'))
+    data.write_bytes(data.read_bytes()[:100])  # cut off, as by a full disk or a crash
+    capsys.readouterr()
+
+    train(nb, digits, tmp_path)
+
+    out = capsys.readouterr().out
+    assert 'Could not read the checkpoint' in out and 'model.ckpt-8' in out
+    assert 'Resuming from' in out and 'model.ckpt-4' in out
+    assert_resumed_exactly(tmp_path, 12)
+
+
+def test_kept_checkpoints_stay_at_their_number_after_a_resume(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, max_batches=8, checkpoint_every=2, keep_checkpoints=2)
+    assert steps(tmp_path) == [8, 6]
+    train(nb, digits, tmp_path, epochs=3, checkpoint_every=2, keep_checkpoints=2)  # to 18
+    assert steps(tmp_path) == [18, 16]
+
+
+def test_lost_losses_leave_a_gap_and_the_history_stays_aligned(nb, digits, tmp_path, capsys):
+    train(nb, digits, tmp_path, max_batches=8)
+    (tmp_path / 'losses.npy').unlink()
+
+    train(nb, digits, tmp_path)
+
+    losses = np.load(tmp_path / 'losses.npy')
+    assert losses.shape == (12, 2)
+    assert np.isnan(losses[:8]).all() and np.isfinite(losses[8:]).all()
+    assert 'batches 1 to 8' in capsys.readouterr().out
+
+
+def test_sample_reads_the_folder_it_is_given_not_the_one_it_was_copied_from(nb, digits, tmp_path):
+    train(nb, digits, tmp_path / 'original', max_batches=4)
+    shutil.copytree(tmp_path / 'original', tmp_path / 'copy')
+    train(nb, digits, tmp_path / 'original', max_batches=8)  # the original moves on
+
+    result = subprocess.run([sys.executable, RUN_PY, 'sample', str(tmp_path / 'copy'), '-n', '4',
+                             '--out', str(tmp_path / 'out')], capture_output=True, text=True, timeout=300)
+
+    assert result.returncode == 0, result.stderr
+    assert f"{tmp_path / 'copy' / 'model.ckpt-4'}" in result.stdout
+
+
+@pytest.mark.parametrize('argument, value, message', [
+    ('z_dim', 0, 'z_dim is 0'),
+    ('batch_size', 0, 'batch_size is 0'),
+    ('batch_size', 49, 'between 1 and the number of images (48)'),
+    ('learning_rate', 0.0, 'learning_rate is 0.0'),
+    ('beta1', 1.0, 'beta1 is 1.0'),
+    ('epoch_count', 0, 'epoch_count is 0'),
+    ('data_shape', (48, 28, 28, 3), 'data_shape is (48, 28, 28, 3)'),
+])
+def test_train_refuses_arguments_that_cannot_work_before_building_anything(nb, digits, argument, value, message):
+    arguments = dict(epoch_count=1, batch_size=BATCH, z_dim=16, learning_rate=0.0005, beta1=0.5,
+                     get_batches=digits.get_batches, data_shape=digits.shape, data_image_mode=digits.image_mode)
+    arguments[argument] = value
+    with tf.Graph().as_default() as graph:
+        with pytest.raises(ValueError, match=message.replace('(', r'\(').replace(')', r'\)')):
+            nb['train'](**arguments)
+        assert graph.get_operations() == [], 'nothing was built'
+
+
+def test_showing_the_generator_again_and_again_does_not_grow_the_graph(nb):
+    with tf.Graph().as_default() as graph:
+        input_z = tf.placeholder(tf.float32, [None, 16])
+        nb['generator'](input_z, 1)  # the training network, as train() builds it first
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            nb['show_generator_output'](sess, 4, input_z, 1, 'L')
+            after_one = len(graph.get_operations())
+            for _ in range(10):
+                nb['show_generator_output'](sess, 4, input_z, 1, 'L')
+            assert len(graph.get_operations()) == after_one
+
+
+def test_a_resumed_run_keeps_its_per_epoch_position(nb, digits, tmp_path):
+    """Resuming at a batch inside an epoch trains the rest of that epoch, then the next ones."""
+    train(nb, digits, tmp_path, max_batches=PER_EPOCH + 2)
+    assert steps(tmp_path)[0] == PER_EPOCH + 2
+    train(nb, digits, tmp_path, epochs=3)
+    assert_resumed_exactly(tmp_path, 3 * PER_EPOCH)
