@@ -6,6 +6,7 @@ import queue
 import tempfile
 import threading
 import warnings
+import zipfile
 
 import numpy as np
 
@@ -56,9 +57,9 @@ class Dataset(object):
 
     def _load_or_decode(self, dataset_name, data_dir):
         cache = data_dir and cache_path(dataset_name, data_dir, self.data_files, self.image_mode)
-        if cache and os.path.exists(cache):
-            with np.load(cache) as stored:
-                images, kept = stored['images'], stored['kept']
+        stored = _read_cache(cache, len(self.data_files)) if cache and os.path.exists(cache) else None
+        if stored is not None:
+            images, kept = stored
         else:
             images, kept, failed = decode_all(self.data_files, IMAGE_SIZE, IMAGE_SIZE, self.image_mode,
                                               desc=f'Decoding {dataset_name} once')
@@ -85,6 +86,19 @@ class Dataset(object):
         batches = (self.images[order[start:start + batch_size]] for start in starts)
         for batch in _prefetch(batches):
             yield batch.astype(np.float32) / IMAGE_MAX_VALUE * (high - low) + low
+
+
+def _read_cache(cache, file_count):
+    """(images, kept) from a decoded cache, or None when it is damaged (it is then decoded again)."""
+    try:
+        with np.load(cache) as stored:
+            images, kept = stored['images'], stored['kept']
+        if images.ndim != 4 or len(images) != len(kept) or (len(kept) and not 0 <= kept.min() <= kept.max() < file_count):
+            raise ValueError('its arrays do not fit the files')
+        return images, kept
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+        print(f'The decoded cache {cache} is damaged ({str(err)[:100]}): decoding the images again.')
+        return None
 
 
 def _save_cache(dataset_name, cache, images, kept):

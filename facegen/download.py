@@ -2,8 +2,10 @@
 
 pooch writes to a temporary file and moves it into place only after the hash matches, so a broken
 or truncated download never appears under its real name."""
+import gzip
 import os
 import warnings
+import zipfile
 
 import requests
 from tqdm import TqdmWarning
@@ -55,14 +57,16 @@ def _fetch(url, output_file, pooch_instance):
 
 
 def download(spec, data_path):
-    """Fetch spec.archive into data_path from the first source that gives the right bytes; its path."""
+    """Fetch spec.archive into data_path from the first source that gives the right bytes; its path.
+    An archive already there is used as it is: a download only ever lands there once verified, so
+    it is one the user put there, maybe repacked (then it is said, and extraction checks it)."""
     save_path = os.path.join(data_path, spec.archive)
     algorithm, digest = spec.known_hash.split(':')
     if os.path.exists(save_path):
-        if pooch.file_hash(save_path, alg=algorithm) == digest:
-            return save_path
-        print(f'{save_path} does not match its checksum: removing it and downloading again.')
-        os.remove(save_path)
+        if pooch.file_hash(save_path, alg=algorithm) != digest:
+            print(f'{save_path} is not the published file (its checksum differs from {spec.known_hash}): '
+                  'using it as it is, since it was put there.')
+        return save_path
 
     if os.environ.get('FACEGEN_OFFLINE'):
         raise Offline('FACEGEN_OFFLINE is set')
@@ -112,9 +116,13 @@ def download_extract(database_name, data_path):
     os.makedirs(data_path, exist_ok=True)
     extract.remove_stale_partials(spec, data_path)
     if os.path.isdir(extract_path) and not offline.is_bundled(extract_path):
-        print(f'Found {database_name} Data')
-        return
+        if _holds_images(extract_path):
+            print(f'Found {database_name} Data')
+            return
+        _check_empty(spec, extract_path)
+        os.rmdir(extract_path)  # empty: as if it were not there
 
+    users_archive = os.path.exists(os.path.join(data_path, spec.archive))
     try:
         save_path = download(spec, data_path)
     except Offline:
@@ -127,5 +135,29 @@ def download_extract(database_name, data_path):
             print(f'{reason}: {database_name} was not downloaded, so {extract_path} holds {origin} instead.')
         return
 
-    extract.extract_into_place(spec, save_path, data_path)
-    os.remove(save_path)  # the archive is large and everything in it is now on disk
+    try:
+        extract.extract_into_place(spec, save_path, data_path)
+    except (ValueError, EOFError, zipfile.BadZipFile, gzip.BadGzipFile) as err:  # not an archive of the kind
+        if not users_archive:
+            raise
+        raise ValueError(f'{save_path} could not be extracted ({err}). It was left as it is: replace it with a '
+                         f'good copy of {spec.archive}, or move it away to have it downloaded.') from None
+    if not users_archive:
+        os.remove(save_path)  # ours, and large: everything in it is now on disk
+
+
+def _holds_images(folder):
+    return any(name.endswith('.jpg') for name in os.listdir(folder))
+
+
+def _check_empty(spec, extract_path):
+    """A ValueError that says what is wrong with a data folder that holds no images but something else."""
+    nested = os.path.join(extract_path, spec.folder)
+    if os.path.isdir(nested) and _holds_images(nested):
+        raise ValueError(f'{extract_path} holds its images one folder too deep, in {nested}{os.sep}: move them up '
+                         f'into {extract_path}{os.sep}.')
+    others = sorted(os.listdir(extract_path))
+    if others:
+        raise ValueError(f'{extract_path} holds no .jpg images but other files ({", ".join(others[:3])}): move '
+                         f'them elsewhere to have {spec.name} downloaded there, or point data_dir at the folder '
+                         f'that holds {spec.folder}{os.sep} with its images.')

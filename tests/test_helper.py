@@ -463,3 +463,79 @@ def test_importing_helper_turns_on_onednn_unless_the_user_chose(preset, expected
     probe = subprocess.run([sys.executable, '-c', ONEDNN_PROBE], env=environment, cwd=ROOT,
                            capture_output=True, text=True, check=True)
     assert probe.stdout.strip() == expected
+
+
+# ------------------------------------------------------------------ what the user put in data/
+
+def test_an_archive_the_user_put_there_is_used_even_repacked_and_never_deleted(monkeypatch, tmp_path, capsys):
+    faces = {f'img_align_celeba/{i:06d}.jpg': jpeg(np.full((218, 178, 3), i * 40, np.uint8)) for i in range(1, 4)}
+    archive = tmp_path / helper.CELEBA.archive
+    archive.write_bytes(celeba_zip(faces))  # the same images, zipped again: another checksum
+    use_sources(monkeypatch, helper.CELEBA, [], helper.CELEBA.known_hash)
+
+    helper.download_extract('celeba', str(tmp_path))
+
+    assert 'is not the published file' in capsys.readouterr().out
+    assert len(list((tmp_path / 'img_align_celeba').glob('*.jpg'))) == 3
+    assert archive.read_bytes() == celeba_zip(faces), "the user's file is left as it was"
+
+
+def test_a_broken_archive_the_user_put_there_is_a_clear_error_and_is_kept(monkeypatch, tmp_path):
+    archive = tmp_path / helper.MNIST.archive
+    archive.write_bytes(b'not a gzip file at all')
+    use_sources(monkeypatch, helper.MNIST, [], helper.MNIST.known_hash)
+
+    with pytest.raises(ValueError, match='could not be extracted') as err:
+        helper.download_extract('mnist', str(tmp_path))
+
+    assert 'left as it is' in str(err.value)
+    assert archive.read_bytes() == b'not a gzip file at all'
+    assert not (tmp_path / 'mnist').exists()
+
+
+def test_an_empty_data_folder_is_filled_instead_of_found(monkeypatch, tmp_path, closed_port_url, capsys):
+    (tmp_path / 'mnist').mkdir()
+    use_sources(monkeypatch, helper.MNIST, [closed_port_url], helper.MNIST.known_hash)
+
+    helper.download_extract('mnist', str(tmp_path))
+
+    assert 'Found' not in capsys.readouterr().out
+    assert len(list((tmp_path / 'mnist').glob('*.jpg'))) == 5000
+
+
+def test_images_one_folder_too_deep_are_a_clear_error_and_stay(tmp_path):
+    write_numbered_images(tmp_path / 'mnist' / 'mnist', 3, suffix='.jpg')
+    with pytest.raises(ValueError, match='one folder too deep'):
+        helper.download_extract('mnist', str(tmp_path))
+    assert len(list((tmp_path / 'mnist' / 'mnist').glob('*.jpg'))) == 3
+
+
+def test_a_data_folder_of_other_files_is_a_clear_error_and_stays(tmp_path):
+    (tmp_path / 'mnist').mkdir()
+    (tmp_path / 'mnist' / 'notes.txt').write_text('mine')
+    with pytest.raises(ValueError, match='no .jpg images but other files \\(notes.txt\\)'):
+        helper.download_extract('mnist', str(tmp_path))
+    assert (tmp_path / 'mnist' / 'notes.txt').read_text() == 'mine'
+
+
+@pytest.mark.parametrize('damage', ['truncated', 'bit flipped', 'random bytes'])
+def test_a_damaged_decoded_cache_is_rebuilt_saying_so(tmp_path, capsys, damage):
+    write_numbered_images(tmp_path / 'mnist', 20, suffix='.jpg')
+    first = helper.Dataset('mnist', data_dir=str(tmp_path))
+    [cache] = [tmp_path / name for name in cache_files(tmp_path)]
+    data = bytearray(cache.read_bytes())
+    if damage == 'truncated':
+        data = data[:len(data) // 2]
+    elif damage == 'bit flipped':
+        data[len(data) // 2] ^= 0x10
+    else:
+        data = bytearray(np.random.default_rng(0).integers(0, 256, len(data), dtype=np.uint8).tobytes())
+    cache.write_bytes(bytes(data))
+    capsys.readouterr()
+
+    second = helper.Dataset('mnist', data_dir=str(tmp_path))
+
+    assert 'is damaged' in capsys.readouterr().out
+    assert np.array_equal(second.images, first.images)
+    third = helper.Dataset('mnist', data_dir=str(tmp_path))  # the rebuilt cache reads cleanly
+    assert np.array_equal(third.images, first.images) and 'damaged' not in capsys.readouterr().out
