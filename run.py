@@ -143,29 +143,51 @@ def package_submission(output_dir, exported):
     return archive
 
 
+SAMPLE_BATCH = 1000  # images generated per sess.run: a huge -n is drawn and written in pieces
+GRID_IMAGES = 1024  # at most this many in samples.png (a 32 x 32 grid)
+
+
 def sample(run_dir, n_images, output_dir):
     import numpy as np
 
     import helper
     from facegen.env import import_tensorflow
     from facegen.runs import newest_checkpoint
-    tf = import_tensorflow()
 
+    if n_images < 1:
+        sys.exit(f'-n {n_images}: ask for at least 1 image.')
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        sys.exit(f'--out {output_dir} is a file: give a folder, where samples.png and samples.npz will be written.')
     latest = newest_checkpoint(run_dir)
     if latest is None:
         sys.exit(f'No checkpoint in {run_dir}. Train with train(..., run=helper.TrainingRun({run_dir!r})) first; '
-                 'the notebook keeps its runs in runs/ (submission/runs/ after `run.py notebook`).')
+                 'the notebook keeps its runs in runs/.')
+    if not os.path.exists(latest + '.meta'):
+        sys.exit(f'{latest} has no meta graph ({os.path.basename(latest)}.meta), which sampling needs: it was '
+                 'removed or never written. Train on in the same folder to write a new checkpoint with one.')
+    tf = import_tensorflow()
+    os.makedirs(output_dir, exist_ok=True)
+    partial = os.path.join(output_dir, '.samples.npy.partial')
     with tf.Graph().as_default(), tf.Session() as sess:
         tf.train.import_meta_graph(latest + '.meta').restore(sess, latest)
         input_z, samples = tf.get_collection('input_z')[0], tf.get_collection('samples')[0]
-        z = np.random.uniform(-1, 1, size=(n_images, input_z.shape[-1]))
-        images = helper.generated_to_uint8(sess.run(samples, {input_z: z}))
-
-    os.makedirs(output_dir, exist_ok=True)
+        shape = (n_images,) + tuple(samples.shape.as_list()[1:])
+        images = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8, shape=shape)  # on disk, not in memory
+        for start in generation_progress(range(0, n_images, SAMPLE_BATCH), n_images):
+            count = min(SAMPLE_BATCH, n_images - start)
+            z = np.random.uniform(-1, 1, size=(count, input_z.shape[-1]))
+            images[start:start + count] = helper.generated_to_uint8(sess.run(samples, {input_z: z}))
     np.savez_compressed(os.path.join(output_dir, 'samples.npz'), images=images)
-    helper.images_square_grid(images, 'L' if images.shape[-1] == 1 else 'RGB').save(
+    helper.images_square_grid(np.asarray(images[:GRID_IMAGES]), 'L' if shape[-1] == 1 else 'RGB').save(
         os.path.join(output_dir, 'samples.png'))
+    del images
+    os.remove(partial)
     print(f'{n_images} samples from {latest} written to {output_dir}/samples.png and samples.npz')
+
+
+def generation_progress(starts, n_images):
+    from facegen.env import progress
+    return progress(starts, desc='Generating', unit='batch', disable=n_images <= SAMPLE_BATCH)
 
 
 def lab(arguments):

@@ -128,3 +128,48 @@ def test_a_resumed_run_keeps_its_per_epoch_position(nb, digits, tmp_path):
     assert steps(tmp_path)[0] == PER_EPOCH + 2
     train(nb, digits, tmp_path, epochs=3)
     assert_resumed_exactly(tmp_path, 3 * PER_EPOCH)
+
+
+@pytest.fixture(scope='module')
+def trained_run(nb, digits, tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp('run')
+    train(nb, digits, run_dir, max_batches=4)
+    return run_dir
+
+
+def sample_command(*arguments):
+    return subprocess.run([sys.executable, RUN_PY, 'sample'] + [str(a) for a in arguments],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize('arguments, message', [
+    (['-n', '0'], '-n 0: ask for at least 1 image'),
+    (['-n', '-5'], '-n -5: ask for at least 1 image'),
+])
+def test_sample_refuses_a_count_below_one(trained_run, arguments, message):
+    result = sample_command(trained_run, *arguments)
+    assert result.returncode != 0 and message in result.stderr
+
+
+def test_sample_refuses_an_output_that_is_a_file(trained_run, tmp_path):
+    (tmp_path / 'taken').write_text('mine')
+    result = sample_command(trained_run, '--out', tmp_path / 'taken')
+    assert result.returncode != 0 and 'is a file: give a folder' in result.stderr
+    assert (tmp_path / 'taken').read_text() == 'mine'
+
+
+def test_sample_without_a_meta_graph_says_so(trained_run, tmp_path):
+    copy = tmp_path / 'copy'
+    shutil.copytree(trained_run, copy)
+    (copy / 'model.ckpt-4.meta').unlink()
+    result = sample_command(copy)
+    assert result.returncode != 0 and 'has no meta graph' in result.stderr
+
+
+def test_sample_draws_many_images_in_batches(trained_run, tmp_path):
+    result = sample_command(trained_run, '-n', 2500, '--out', tmp_path)
+    assert result.returncode == 0, result.stderr
+    images = np.load(tmp_path / 'samples.npz')['images']
+    assert images.shape == (2500, 28, 28, 1) and images.std() > 0
+    assert not (images[:1000] == images[1000:2000]).all(), 'each batch draws its own z'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['samples.npz', 'samples.png'], 'no partial file left'
