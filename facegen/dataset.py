@@ -21,8 +21,13 @@ def cache_path(dataset_name, data_dir, data_files, mode):
     sizes, modification times) decoded this way, so it is rebuilt when they change."""
     key = hashlib.sha1(f'{CACHE_FORMAT} {IMAGE_SIZE} {CELEBA_FACE_CROP} {mode}'.encode())
     for path in data_files:
-        stat = os.stat(path)
-        key.update(f'{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n'.encode())
+        try:
+            stat = os.stat(path)
+            size, mtime = stat.st_size, stat.st_mtime_ns
+        except OSError:  # a dangling link or a link loop: decoding skips it, the key still names it
+            size = mtime = -1
+        # fsencode: a file name need not be valid UTF-8
+        key.update(os.fsencode(os.path.abspath(path)) + f'\0{size}\0{mtime}\n'.encode())
     return os.path.join(data_dir, f'.{dataset_name}-cache-{key.hexdigest()[:16]}.npz')
 
 
@@ -64,9 +69,9 @@ class Dataset(object):
             images, kept, failed = decode_all(self.data_files, IMAGE_SIZE, IMAGE_SIZE, self.image_mode,
                                               desc=f'Decoding {dataset_name} once')
             if failed:
-                examples = '; '.join(f'{os.path.basename(p)}: {reason}' for p, reason in failed[:3])
+                examples = '; '.join(f'{printable(os.path.basename(p))}: {printable(reason)}' for p, reason in failed[:3])
                 warnings.warn(f'Skipped {len(failed)} unreadable image file(s) of {len(self.data_files)} '
-                              f'in {os.path.dirname(failed[0][0])} ({examples}). Training goes on with '
+                              f'in {printable(os.path.dirname(failed[0][0]))} ({examples}). Training goes on with '
                               f'the other {len(images)}; delete or replace those files to silence this.',
                               stacklevel=4)
             if len(images) == 0:
@@ -86,6 +91,11 @@ class Dataset(object):
         batches = (self.images[order[start:start + batch_size]] for start in starts)
         for batch in _prefetch(batches):
             yield batch.astype(np.float32) / IMAGE_MAX_VALUE * (high - low) + low
+
+
+def printable(text):
+    """text with what is not valid UTF-8 (bytes of a file name, kept as surrogates) shown as '?'."""
+    return text.encode('utf-8', 'replace').decode('utf-8')
 
 
 def _read_cache(cache, file_count):

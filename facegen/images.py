@@ -76,7 +76,9 @@ def _decode_chunk(files, width, height, mode):
     for path in files:
         try:
             images.append(get_image(path, width, height, mode))
-        except (OSError, ValueError, SyntaxError) as err:  # what PIL raises for corrupt or cut-off files
+        # what PIL raises for corrupt, cut-off or absurdly large files; OSError also for a dangling
+        # link or a link loop
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
             failed.append((path, str(err)))
     return images, failed
 

@@ -539,3 +539,33 @@ def test_a_damaged_decoded_cache_is_rebuilt_saying_so(tmp_path, capsys, damage):
     assert np.array_equal(second.images, first.images)
     third = helper.Dataset('mnist', data_dir=str(tmp_path))  # the rebuilt cache reads cleanly
     assert np.array_equal(third.images, first.images) and 'damaged' not in capsys.readouterr().out
+
+
+def decompression_bomb_png():
+    """A PNG that says it is 100,000 x 100,000 pixels: PIL refuses to open it."""
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+    header = struct.pack('>IIBBBBB', 100_000, 100_000, 1, 0, 0, 0, 0)
+    return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', zlib.compress(b'\x00' * 16))
+            + chunk(b'IEND', b''))
+
+
+def test_bad_entries_among_the_images_are_skipped_with_one_warning(tmp_path):
+    folder = tmp_path / 'mnist'
+    write_numbered_images(folder, 5, suffix='.jpg')
+    (folder / 'gone.jpg').symlink_to(folder / 'no-such-file.jpg')  # a dangling link
+    (folder / 'loop.jpg').symlink_to(folder / 'loop.jpg')  # a link to itself
+    (folder / 'bomb.jpg').write_bytes(decompression_bomb_png())
+    foreign_name = os.path.join(str(folder), os.fsdecode(b'caf\xe9.jpg'))  # not valid UTF-8
+    with open(foreign_name, 'wb') as f:
+        f.write((folder / 'image_0.jpg').read_bytes())
+
+    with pytest.warns(UserWarning) as caught:
+        dataset = helper.Dataset('mnist', data_dir=str(tmp_path))
+
+    assert len(caught) == 1 and 'Skipped 3 unreadable' in str(caught[0].message)
+    assert dataset.shape == (6, 28, 28, 1), 'the five images and the one with a foreign name'
+    assert foreign_name in dataset.data_files
+    assert helper.Dataset('mnist', data_dir=str(tmp_path)).shape == (6, 28, 28, 1), 'and from the cache'
