@@ -10,10 +10,16 @@ import io
 import itertools
 import os
 import re
+import socket
 import time
 
 import numpy as np
 from PIL import Image
+
+try:
+    import fcntl
+except ImportError:  # Windows: no folder lock
+    fcntl = None
 
 from .config import IMAGE_SIZE
 from .env import import_tensorflow, progress
@@ -23,6 +29,7 @@ tf = import_tensorflow()
 
 FIXED_Z_COUNT = 16     # images in each progress picture
 EXPORTED_SAMPLES = 2000  # images in samples_path, enough for a quality score
+LOCK_FILE = '.lock'
 
 
 def check_train_arguments(epoch_count, batch_size, z_dim, learning_rate, beta1, data_shape, image_mode):
@@ -86,9 +93,52 @@ class TrainingRun:
 
     @contextlib.contextmanager
     def start(self, sess, epoch_count, batches_per_epoch):
-        """The training part of a session: restores the newest checkpoint of the folder, shows a
-        progress bar, and at the end saves the last checkpoint, the progress GIF and the samples.
-        Ctrl-C inside saves a checkpoint and leaves the block quietly."""
+        """The training part of a session: holds the folder's lock, restores its newest checkpoint,
+        shows a progress bar, and at the end saves the last checkpoint, the progress GIF and the
+        samples. Ctrl-C inside saves a checkpoint and leaves the block quietly."""
+        with self._folder_lock():
+            with self._training(sess, epoch_count, batches_per_epoch) as run:
+                yield run
+
+    @contextlib.contextmanager
+    def _folder_lock(self):
+        """One training at a time in a folder: two would interleave their checkpoints. The lock is
+        the kernel's (flock), so it goes with its process, however that ends; the file names the
+        process for the message, and a file left by a process that is gone is taken over."""
+        if not self.folder or fcntl is None:
+            yield
+            return
+        path = os.path.join(self.folder, LOCK_FILE)
+        try:
+            os.makedirs(self.folder, exist_ok=True)
+            lock = open(path, 'a+')
+        except OSError as err:
+            raise self._folder_error(err) from None
+        with lock:
+            lock.seek(0)
+            holder = lock.read().strip()
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RuntimeError('{} is in use: {} is training there. Two trainings in one folder would mix their '
+                                   'checkpoints: wait for it to end, stop it, or pass another run folder.'.format(
+                                       self.folder, holder or 'another process')) from None
+            if holder:
+                print('Took over the lock of {} in {}: that process is gone.'.format(holder, self.folder))
+            lock.seek(0)
+            lock.truncate()
+            lock.write('process {} on {}'.format(os.getpid(), socket.gethostname()))
+            lock.flush()
+            try:
+                yield
+            finally:
+                lock.seek(0)
+                lock.truncate()  # an empty file: nobody holds it
+                lock.flush()
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @contextlib.contextmanager
+    def _training(self, sess, epoch_count, batches_per_epoch):
         self.sess, self.epoch_count, self.batches_per_epoch = sess, epoch_count, batches_per_epoch
         self._planned = epoch_count * batches_per_epoch
         if self.max_batches is not None:

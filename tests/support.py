@@ -42,3 +42,21 @@ class Route:
     def __init__(self, body=b'', status=200, send=None, content_type='application/octet-stream'):
         self.body, self.status, self.send, self.content_type = body, status, send, content_type
         self.hits = 0
+
+
+# run with cwd=ROOT, so that helper and facegen import as in the notebook
+TRAIN_IN_A_SUBPROCESS = '''
+import sys
+import matplotlib; matplotlib.use('Agg')
+import helper
+from facegen.notebook import load_notebook_functions
+nb = load_notebook_functions()
+data = helper.Dataset('mnist', {files!r}, seed=0)
+with nb['tf'].Graph().as_default():
+    try:
+        nb['train']({epochs}, 8, 16, 0.0005, 0.5, data.get_batches, data.shape, data.image_mode, show_every=100,
+                    run=helper.TrainingRun({run_dir!r}, max_batches={max_batches}, checkpoint_every=4))
+    except RuntimeError as err:
+        print(err)
+        sys.exit(3)
+'''

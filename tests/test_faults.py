@@ -1,12 +1,15 @@
 """Nothing lost: a moved, copied or damaged run folder resumes from what it holds, bad arguments
 stop train() before anything is built, and a long run's graph does not grow."""
+import random
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
-from support import BATCH, PER_EPOCH, RUN_PY, checkpoint_values, tf, train
+from support import BATCH, PER_EPOCH, ROOT, RUN_PY, TRAIN_IN_A_SUBPROCESS, checkpoint_values, tf, train
 
 from facegen.runs import checkpoints
 
@@ -173,3 +176,57 @@ def test_sample_draws_many_images_in_batches(trained_run, tmp_path):
     assert images.shape == (2500, 28, 28, 1) and images.std() > 0
     assert not (images[:1000] == images[1000:2000]).all(), 'each batch draws its own z'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['samples.npz', 'samples.png'], 'no partial file left'
+
+
+def training_process(digits, run_dir, epochs):
+    script = TRAIN_IN_A_SUBPROCESS.format(files=digits.data_files, run_dir=str(run_dir), epochs=epochs, max_batches=None)
+    return subprocess.Popen([sys.executable, '-c', script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, cwd=ROOT)
+
+
+def wait_for_checkpoint_after(run_dir, step, process, seconds=240):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and process.poll() is None:
+        if steps(run_dir) and steps(run_dir)[0] > step:
+            return
+        time.sleep(0.05)
+
+
+def test_a_second_training_in_the_same_folder_is_refused_and_a_dead_ones_lock_taken_over(nb, digits, tmp_path, capsys):
+    process = training_process(digits, tmp_path, epochs=100)
+    try:
+        wait_for_checkpoint_after(tmp_path, 0, process)
+        with pytest.raises(RuntimeError, match=f'in use: process {process.pid} on '):
+            train(nb, digits, tmp_path)
+    finally:
+        process.kill()  # SIGKILL: it leaves its lock file behind, naming it
+        process.wait()
+    before = steps(tmp_path)
+    capsys.readouterr()
+
+    train(nb, digits, tmp_path, epochs=100, max_batches=before[0] + 2)
+
+    assert f'Took over the lock of process {process.pid}' in capsys.readouterr().out
+    assert steps(tmp_path)[0] == before[0] + 2
+
+
+def test_killed_at_random_moments_each_resume_continues_exactly(nb, digits, tmp_path):
+    """kill -9 three times, each at a random moment after a new checkpoint (which may be while the
+    next is being written); then the run goes on to the end as if it had never been stopped."""
+    rng, epochs, reached = random.Random(0), 20, 0
+    for _ in range(3):
+        process = training_process(digits, tmp_path, epochs)
+        try:
+            wait_for_checkpoint_after(tmp_path, reached, process)
+            time.sleep(rng.uniform(0, 0.5))
+        finally:
+            process.send_signal(signal.SIGKILL)
+            output = process.communicate()[0]
+        assert process.returncode == -signal.SIGKILL, output
+        assert steps(tmp_path), output
+        reached = steps(tmp_path)[0]
+    assert reached < epochs * PER_EPOCH, 'killed part way'
+
+    train(nb, digits, tmp_path, epochs=epochs, show_every=1000)
+
+    assert_resumed_exactly(tmp_path, epochs * PER_EPOCH)

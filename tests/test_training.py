@@ -11,7 +11,7 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from support import BATCH, PER_EPOCH, ROOT, RUN_PY, checkpoint_step, checkpoint_values, tf, train
+from support import BATCH, PER_EPOCH, ROOT, RUN_PY, TRAIN_IN_A_SUBPROCESS, checkpoint_step, checkpoint_values, tf, train
 
 import helper
 
@@ -195,22 +195,6 @@ def read_only_command(run_dir, command):
     return ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', str(run_dir)] + command
 
 
-# run with cwd=ROOT, so that helper and facegen import as in the notebook
-TRAIN_IN_A_SUBPROCESS = '''
-import sys
-import matplotlib; matplotlib.use('Agg')
-import helper
-from facegen.notebook import load_notebook_functions
-nb = load_notebook_functions()
-data = helper.Dataset('mnist', {files!r}, seed=0)
-with nb['tf'].Graph().as_default():
-    try:
-        nb['train']({epochs}, 8, 16, 0.0005, 0.5, data.get_batches, data.shape, data.image_mode, show_every=100,
-                    run=helper.TrainingRun({run_dir!r}, max_batches={max_batches}, checkpoint_every=4))
-    except RuntimeError as err:
-        print(err)
-        sys.exit(3)
-'''
 
 
 def test_read_only_run_folder_is_a_clear_error_and_keeps_the_last_checkpoint(nb, digits, tmp_path):
