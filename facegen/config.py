@@ -7,6 +7,7 @@ BATCH_RANGE = (-0.5, 0.5)  # what Dataset.get_batches serves (the original helpe
 CELEBA_FACE_CROP = 108   # the centre square of an aligned 178x218 CelebA image that holds the face
 CELEBA_FRAME = (178, 218)  # width, height of an aligned CelebA image
 DISCRIMINATOR_SCOPE, GENERATOR_SCOPE = 'discriminator', 'generator'
+CHANNELS = {'L': 1, 'RGB': 3}  # colour channels of each image mode
 
 DatasetSpec = namedtuple('DatasetSpec', 'name folder archive known_hash sources image_mode')
 

@@ -7,7 +7,7 @@ from itertools import repeat
 import numpy as np
 from PIL import Image
 
-from .config import CELEBA_FACE_CROP, IMAGE_MAX_VALUE
+from .config import CELEBA_FACE_CROP, CHANNELS, IMAGE_MAX_VALUE
 from .env import progress
 
 
@@ -88,7 +88,7 @@ def decode_all(data_files, width, height, mode, desc='Decoding'):
     indices of the files kept, [(path, reason)] for the files that could not be read)."""
     chunk = 256
     chunks = [data_files[i:i + chunk] for i in range(0, len(data_files), chunk)]
-    channels = 1 if mode == 'L' else 3
+    channels = CHANNELS[mode]
     images = np.empty((len(data_files), height, width, channels), np.uint8)
     kept, failed, count = [], [], 0
     with ThreadPoolExecutor(os.cpu_count() or 1) as pool, \

@@ -8,6 +8,7 @@ import contextlib
 import glob
 import io
 import itertools
+import numbers
 import os
 import re
 import socket
@@ -21,7 +22,7 @@ try:
 except ImportError:  # Windows: no folder lock
     fcntl = None
 
-from .config import IMAGE_SIZE
+from .config import CHANNELS, IMAGE_SIZE
 from .env import import_tensorflow, progress
 from .images import generated_to_uint8, images_square_grid
 
@@ -35,20 +36,21 @@ LOCK_FILE = '.lock'
 def check_train_arguments(epoch_count, batch_size, z_dim, learning_rate, beta1, data_shape, image_mode):
     """A ValueError naming the first of train()'s arguments that cannot work, before anything is
     built: some (z_dim=0) would otherwise abort the whole process, a notebook's kernel with it."""
-    channels = {'L': 1, 'RGB': 3}.get(image_mode)
+    channels = CHANNELS.get(image_mode)
     shape = tuple(data_shape) if isinstance(data_shape, (tuple, list)) else None
     problems = [
         (channels is None, f'data_image_mode is {image_mode!r}: use "L" (grayscale) or "RGB"'),
         (shape is None or len(shape) != 4 or shape[1:3] != (IMAGE_SIZE, IMAGE_SIZE) or shape[3] != channels,
          f'data_shape is {data_shape!r}: pass the dataset\'s .shape, (count, {IMAGE_SIZE}, {IMAGE_SIZE}, '
          f'{channels or "channels"}) for {image_mode!r} images'),
-        (not (isinstance(z_dim, int) and z_dim >= 1), f'z_dim is {z_dim!r}: it must be a whole number of at least 1'),
-        (not (isinstance(epoch_count, int) and epoch_count >= 1), f'epoch_count is {epoch_count!r}: use 1 or more'),
-        (not (isinstance(batch_size, int) and 1 <= batch_size <= (shape[0] if shape else 0)),
+        (not (isinstance(z_dim, numbers.Integral) and z_dim >= 1),
+         f'z_dim is {z_dim!r}: it must be a whole number of at least 1'),
+        (not (isinstance(epoch_count, numbers.Integral) and epoch_count >= 1), f'epoch_count is {epoch_count!r}: use 1 or more'),
+        (not (isinstance(batch_size, numbers.Integral) and 1 <= batch_size <= (shape[0] if shape else 0)),
          f'batch_size is {batch_size!r}: it must be between 1 and the number of images ({shape and shape[0]})'),
-        (not (isinstance(learning_rate, (int, float)) and learning_rate > 0),
+        (not (isinstance(learning_rate, numbers.Real) and learning_rate > 0),
          f'learning_rate is {learning_rate!r}: it must be a number above 0'),
-        (not (isinstance(beta1, (int, float)) and 0 <= beta1 < 1), f'beta1 is {beta1!r}: it must be at least 0 and below 1'),
+        (not (isinstance(beta1, numbers.Real) and 0 <= beta1 < 1), f'beta1 is {beta1!r}: it must be at least 0 and below 1'),
     ]
     for failed, message in problems:
         if failed:
