@@ -4,6 +4,7 @@ pooch writes to a temporary file and moves it into place only after the hash mat
 or truncated download never appears under its real name."""
 import gzip
 import os
+import time
 import warnings
 import zipfile
 
@@ -46,14 +47,55 @@ def _fetch(url, output_file, pooch_instance):
             raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
                                 f'cause: try again tomorrow): {err}') from None
     else:
-        # delay: a source that fails at once (no network) leaves no 0% bar behind
-        with progress(total=1, unit='B', unit_scale=True, unit_divisor=1024, delay=2,
-                      desc=f'Downloading {os.path.basename(url.split("?")[0])}') as bar:
-            # total=1 until pooch reads Content-Length: pooch tests the bar's truth, undefined for None
-            pooch.HTTPDownloader(progressbar=bar, timeout=30)(url, output_file, pooch_instance)
+        _http_download(url, output_file)
     if _looks_like_web_page(output_file):
         raise DownloadError('the server sent a web page instead of the file (a quota, login or '
                             'error page)')
+
+
+# A download that moves slower than SLOWEST_RATE over a window of STALL_SECONDS has stalled; none may
+# take longer than DEADLINE_SECONDS (CelebA's 1.4 GB at 1 MB/s takes about 25 minutes).
+STALL_SECONDS = 60
+SLOWEST_RATE = 1024  # bytes per second
+DEADLINE_SECONDS = 3 * 3600
+CHUNK = 1 << 16
+
+
+def _http_download(url, output_file):
+    """url into output_file (pooch's temporary file), with a progress bar, a stall check and a deadline.
+    A stall, a deadline passed or a file that cannot be written is a DownloadError that says which."""
+    import urllib3
+    started = window_start = time.monotonic()
+    window_bytes = 0
+    with requests.get(url, stream=True, timeout=(30, STALL_SECONDS)) as response, \
+            open(output_file, 'wb', buffering=0) as f, \
+            progress(total=int(response.headers.get('content-length', 0)) or None, unit='B', unit_scale=True,
+                     unit_divisor=1024, delay=2,  # a source that fails at once leaves no 0% bar behind
+                     desc=f'Downloading {os.path.basename(url.split("?")[0])}') as bar:
+        response.raise_for_status()
+        while True:
+            try:
+                chunk = response.raw.read1(CHUNK)  # what has arrived, so that the checks below run while it trickles
+            except urllib3.exceptions.ReadTimeoutError:
+                raise DownloadError(f'the server stalled: nothing came for {STALL_SECONDS} s; nothing was kept') from None
+            except urllib3.exceptions.ProtocolError as err:
+                raise requests.ConnectionError(f'Connection broken: {err}') from None
+            if not chunk:
+                return
+            try:
+                f.write(chunk)  # unbuffered: a full disk fails here, not later in close()
+            except OSError as err:
+                raise DownloadError(f'the download could not be written ({err.strerror}): the disk is probably full. '
+                                    'Nothing was kept; free some space and run again') from None
+            bar.update(len(chunk))
+            now, window_bytes = time.monotonic(), window_bytes + len(chunk)
+            if now - started > DEADLINE_SECONDS:
+                raise DownloadError(f'it did not finish within {DEADLINE_SECONDS:g} s (DEADLINE_SECONDS); nothing was kept')
+            if now - window_start >= STALL_SECONDS:
+                if window_bytes < SLOWEST_RATE * (now - window_start):
+                    raise DownloadError(f'the server stalled: {window_bytes} bytes in {now - window_start:.0f} s; '
+                                        'nothing was kept')
+                window_start, window_bytes = now, 0
 
 
 def download(spec, data_path):

@@ -2,6 +2,7 @@
 import http.server
 import socket
 import threading
+import time
 
 import pytest
 from PIL import Image
@@ -30,8 +31,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header('Content-Type', route.content_type)
         self.send_header('Content-Length', str(len(route.body)))
         self.end_headers()
-        self.wfile.write(route.body if route.send is None else route.body[:route.send])
-        if route.send is not None:
+        try:
+            if route.trickle:
+                for i in range(len(route.body)):  # bounded: the body's length
+                    self.wfile.write(route.body[i:i + 1])
+                    self.wfile.flush()
+                    time.sleep(route.trickle)
+            else:
+                self.wfile.write(route.body if route.send is None else route.body[:route.send])
+                self.wfile.flush()
+                time.sleep(route.hang)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up, as it should
+            pass
+        if route.send is not None or route.trickle:
             self.close_connection = True
 
     def log_message(self, *args):

@@ -38,9 +38,12 @@ def checkpoint_values(checkpoint):
 
 class Route:
     """What the test server answers on one path: a status, a body, and optionally a body cut
-    short after `send` bytes while Content-Length still announces the whole of it."""
-    def __init__(self, body=b'', status=200, send=None, content_type='application/octet-stream'):
+    short after `send` bytes while Content-Length still announces the whole of it, then `hang`
+    seconds of silence before the connection closes; or the body one byte every `trickle` seconds."""
+    def __init__(self, body=b'', status=200, send=None, content_type='application/octet-stream', hang=0,
+                 trickle=None):
         self.body, self.status, self.send, self.content_type = body, status, send, content_type
+        self.hang, self.trickle = hang, trickle
         self.hits = 0
 
 

@@ -14,7 +14,7 @@ from PIL import Image
 from support import ROOT, Route
 
 import helper
-from facegen import env, images
+from facegen import download, env, images
 
 
 def idx_gz(images):
@@ -569,3 +569,62 @@ def test_bad_entries_among_the_images_are_skipped_with_one_warning(tmp_path):
     assert dataset.shape == (6, 28, 28, 1), 'the five images and the one with a foreign name'
     assert foreign_name in dataset.data_files
     assert helper.Dataset('mnist', data_dir=str(tmp_path)).shape == (6, 28, 28, 1), 'and from the cache'
+
+
+
+# ------------------------------------------------------------------ downloads that stall, crawl or fill the disk
+
+def test_a_server_that_stalls_after_its_headers_is_called_a_stall(http_server, monkeypatch, tmp_path, digits):
+    archive = idx_gz(digits)
+    http_server.routes['/mnist.gz'] = Route(archive, send=100, hang=5)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    monkeypatch.setattr(download, 'STALL_SECONDS', 1)
+
+    with pytest.raises(helper.DownloadError, match='stalled: nothing came for 1 s') as err:
+        helper.download_extract('mnist', str(tmp_path))
+
+    assert 'No network' not in str(err.value) and 'What to do' in str(err.value)
+    assert os.listdir(tmp_path) == [], 'nothing: no partial file, no data folder'
+
+
+def test_a_server_that_sends_a_byte_now_and_then_is_called_a_stall(http_server, monkeypatch, tmp_path, digits):
+    archive = idx_gz(digits)
+    http_server.routes['/mnist.gz'] = Route(archive, trickle=0.05)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    monkeypatch.setattr(download, 'STALL_SECONDS', 0.5)
+
+    with pytest.raises(helper.DownloadError, match=r'stalled: \d+ bytes in'):
+        helper.download_extract('mnist', str(tmp_path))
+    assert os.listdir(tmp_path) == [], 'no partial file'
+
+
+def test_a_download_past_its_deadline_stops(http_server, monkeypatch, tmp_path, digits):
+    archive = idx_gz(digits)
+    http_server.routes['/mnist.gz'] = Route(archive, trickle=0.01)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    monkeypatch.setattr(download, 'SLOWEST_RATE', 0)
+    monkeypatch.setattr(download, 'DEADLINE_SECONDS', 0.5)
+
+    with pytest.raises(helper.DownloadError, match='did not finish within 0.5 s'):
+        helper.download_extract('mnist', str(tmp_path))
+    assert os.listdir(tmp_path) == [], 'no partial file'
+
+
+def test_a_disk_that_fills_during_a_download_is_said_and_leaves_nothing(http_server, monkeypatch, tmp_path, digits):
+    import resource
+    import signal
+    archive = idx_gz(digits)
+    assert len(archive) > 4096
+    http_server.routes['/mnist.gz'] = Route(archive)
+    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+
+    old_signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (4096, old_limit[1]))  # no file may grow past 4 KiB
+    try:
+        with pytest.raises(helper.DownloadError, match='disk is probably full'):
+            helper.download_extract('mnist', str(tmp_path))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_signal)
+    assert os.listdir(tmp_path) == [], 'nothing: no partial file, no data folder'
