@@ -574,10 +574,15 @@ def test_bad_entries_among_the_images_are_skipped_with_one_warning(tmp_path):
 
 # ------------------------------------------------------------------ downloads that stall, crawl or fill the disk
 
-def test_a_server_that_stalls_after_its_headers_is_called_a_stall(http_server, monkeypatch, tmp_path, digits):
+def serve_digits(http_server, monkeypatch, digits, **route):
+    """MNIST's archive of `digits` as the only source, served as Route(**route) says."""
     archive = idx_gz(digits)
-    http_server.routes['/mnist.gz'] = Route(archive, send=100, hang=5)
+    http_server.routes['/mnist.gz'] = Route(archive, **route)
     use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    return archive
+
+def test_a_server_that_stalls_after_its_headers_is_called_a_stall(http_server, monkeypatch, tmp_path, digits):
+    serve_digits(http_server, monkeypatch, digits, send=100, hang=5)
     monkeypatch.setattr(download, 'STALL_SECONDS', 1)
 
     with pytest.raises(helper.DownloadError, match='stalled: nothing came for 1 s') as err:
@@ -588,9 +593,7 @@ def test_a_server_that_stalls_after_its_headers_is_called_a_stall(http_server, m
 
 
 def test_a_server_that_sends_a_byte_now_and_then_is_called_a_stall(http_server, monkeypatch, tmp_path, digits):
-    archive = idx_gz(digits)
-    http_server.routes['/mnist.gz'] = Route(archive, trickle=0.05)
-    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    serve_digits(http_server, monkeypatch, digits, trickle=0.05)
     monkeypatch.setattr(download, 'STALL_SECONDS', 0.5)
 
     with pytest.raises(helper.DownloadError, match=r'stalled: \d+ bytes in'):
@@ -599,9 +602,7 @@ def test_a_server_that_sends_a_byte_now_and_then_is_called_a_stall(http_server, 
 
 
 def test_a_download_past_its_deadline_stops(http_server, monkeypatch, tmp_path, digits):
-    archive = idx_gz(digits)
-    http_server.routes['/mnist.gz'] = Route(archive, trickle=0.01)
-    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    serve_digits(http_server, monkeypatch, digits, trickle=0.01)
     monkeypatch.setattr(download, 'SLOWEST_RATE', 0)
     monkeypatch.setattr(download, 'DEADLINE_SECONDS', 0.5)
 
@@ -613,10 +614,7 @@ def test_a_download_past_its_deadline_stops(http_server, monkeypatch, tmp_path, 
 def test_a_disk_that_fills_during_a_download_is_said_and_leaves_nothing(http_server, monkeypatch, tmp_path, digits):
     import resource
     import signal
-    archive = idx_gz(digits)
-    assert len(archive) > 4096
-    http_server.routes['/mnist.gz'] = Route(archive)
-    use_sources(monkeypatch, helper.MNIST, [http_server.url('/mnist.gz')], sha256(archive))
+    assert len(serve_digits(http_server, monkeypatch, digits)) > 4096
 
     old_signal = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
