@@ -83,7 +83,11 @@ def _http_download(url, output_file):
             if not chunk:
                 return
             try:
-                f.write(chunk)  # unbuffered: a full disk fails here, not later in close()
+                # unbuffered, so that a full disk fails here and not later in close(); a write that
+                # stops at the limit returns short, and the next one raises
+                unwritten = memoryview(chunk)
+                while unwritten:
+                    unwritten = unwritten[f.write(unwritten):]
             except OSError as err:
                 raise DownloadError(f'the download could not be written ({err.strerror}): the disk is probably full. '
                                     'Nothing was kept; free some space and run again') from None
