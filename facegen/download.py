@@ -2,8 +2,10 @@
 
 pooch writes to a temporary file and moves it into place only after the hash matches, so a broken
 or truncated download never appears under its real name."""
+import glob
 import gzip
 import os
+import threading
 import time
 import warnings
 import zipfile
@@ -40,12 +42,7 @@ def _fetch(url, output_file, pooch_instance):
     """pooch downloader: plain HTTP, or Google Drive through gdown, which answers Drive's
     virus-scan confirmation page. Either way a web page saved in place of the file is refused."""
     if 'drive.google.com' in url:
-        import gdown
-        try:
-            gdown.download(url, str(output_file), quiet=False)
-        except gdown.exceptions.FileURLRetrievalError as err:
-            raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
-                                f'cause: try again tomorrow): {err}') from None
+        _drive_download(url, output_file)
     else:
         _http_download(url, output_file)
     if _looks_like_web_page(output_file):
@@ -100,6 +97,45 @@ def _http_download(url, output_file):
                     raise DownloadError(f'the server stalled: {window_bytes} bytes in {now - window_start:.0f} s; '
                                         'nothing was kept')
                 window_start, window_bytes = now, 0
+
+
+def _drive_download(url, output_file):
+    """url through gdown, which answers Drive's confirmation page, watched for the same stall and
+    deadline as _http_download: a watchdog thread cancels it (gdown's cancel event)."""
+    import gdown
+    received, finished, cancel, why = [0], threading.Event(), threading.Event(), []
+
+    def watch():
+        started = window_start = time.monotonic()
+        window_bytes = 0
+        while not finished.wait(min(1.0, STALL_SECONDS / 4)):
+            now = time.monotonic()
+            if now - started > DEADLINE_SECONDS:
+                why.append(f'it did not finish within {DEADLINE_SECONDS:g} s (DEADLINE_SECONDS); nothing was kept')
+            elif now - window_start >= STALL_SECONDS:
+                if received[0] - window_bytes < SLOWEST_RATE * (now - window_start):
+                    why.append(f'the server stalled: {received[0] - window_bytes} bytes in {now - window_start:.0f} s; '
+                               'nothing was kept')
+                window_start, window_bytes = now, received[0]
+            if why:
+                cancel.set()
+                return
+
+    watchdog = threading.Thread(target=watch, daemon=True)
+    watchdog.start()
+    try:
+        gdown.download(url, str(output_file), quiet=False, timeout=(30, STALL_SECONDS), cancel=cancel,
+                       progress=lambda done, total: received.__setitem__(0, done))
+    except gdown.exceptions.DownloadCancelled:
+        raise DownloadError(why[0] if why else 'the download was cancelled') from None
+    except gdown.exceptions.FileURLRetrievalError as err:
+        raise DownloadError(f'Google Drive refused the download (its daily quota is the usual '
+                            f'cause: try again tomorrow): {err}') from None
+    finally:
+        finished.set()
+        watchdog.join()
+        for partial in glob.glob(glob.escape(str(output_file)) + '*.part'):
+            os.remove(partial)  # gdown's own partial file, left when it fails: nothing is kept
 
 
 def download(spec, data_path):

@@ -626,3 +626,30 @@ def test_a_disk_that_fills_during_a_download_is_said_and_leaves_nothing(http_ser
         resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
         signal.signal(signal.SIGXFSZ, old_signal)
     assert os.listdir(tmp_path) == [], 'nothing: no partial file, no data folder'
+
+
+
+def test_a_google_drive_download_that_stalls_is_cancelled_and_said(http_server, monkeypatch, tmp_path):
+    """The Drive mirror goes through gdown; the same watch stops it. (gdown is given the local URL,
+    which it fetches as it would Drive's once past the confirmation page.)"""
+    archive = celeba_zip({'img_align_celeba/000001.jpg': jpeg(np.zeros((218, 178, 3), np.uint8))})
+    http_server.routes['/uc?id=drive.google.com'] = Route(archive, trickle=0.05)
+    use_sources(monkeypatch, helper.CELEBA, [http_server.url('/uc?id=drive.google.com')],
+                'md5:' + hashlib.md5(archive).hexdigest())
+    monkeypatch.setattr(download, 'STALL_SECONDS', 0.5)
+
+    with pytest.raises(helper.DownloadError, match=r'stalled: \d+ bytes in'):
+        helper.download_extract('celeba', str(tmp_path))
+    assert os.listdir(tmp_path) == [], 'no partial file'
+
+
+def test_a_google_drive_download_that_arrives_is_extracted(http_server, monkeypatch, tmp_path):
+    archive = celeba_zip({'img_align_celeba/000001.jpg': jpeg(np.zeros((218, 178, 3), np.uint8))})
+    http_server.routes['/uc?id=drive.google.com'] = Route(archive)
+    use_sources(monkeypatch, helper.CELEBA, [http_server.url('/uc?id=drive.google.com')],
+                'md5:' + hashlib.md5(archive).hexdigest())
+
+    helper.download_extract('celeba', str(tmp_path))
+
+    assert os.listdir(tmp_path) == ['img_align_celeba']
+    assert os.listdir(tmp_path / 'img_align_celeba') == ['000001.jpg']
