@@ -58,12 +58,31 @@ DEADLINE_SECONDS = 3 * 3600
 CHUNK = 1 << 16
 
 
+class Pace:
+    """The stall and deadline rule of one download: check(bytes so far), now and then, returns why
+    it should stop, or None."""
+
+    def __init__(self):
+        self.started = self.window_start = time.monotonic()
+        self.window_bytes = 0
+
+    def check(self, received):
+        now = time.monotonic()
+        if now - self.started > DEADLINE_SECONDS:
+            return f'it did not finish within {DEADLINE_SECONDS:g} s (DEADLINE_SECONDS); nothing was kept'
+        if now - self.window_start >= STALL_SECONDS:
+            moved = received - self.window_bytes
+            if moved < SLOWEST_RATE * (now - self.window_start):
+                return f'the server stalled: {moved} bytes in {now - self.window_start:.0f} s; nothing was kept'
+            self.window_start, self.window_bytes = now, received
+        return None
+
+
 def _http_download(url, output_file):
     """url into output_file (pooch's temporary file), with a progress bar, a stall check and a deadline.
     A stall, a deadline passed or a file that cannot be written is a DownloadError that says which."""
     import urllib3
-    started = window_start = time.monotonic()
-    window_bytes = 0
+    pace, received = Pace(), 0
     with requests.get(url, stream=True, timeout=(30, STALL_SECONDS)) as response, \
             open(output_file, 'wb', buffering=0) as f, \
             progress(total=int(response.headers.get('content-length', 0)) or None, unit='B', unit_scale=True,
@@ -89,14 +108,10 @@ def _http_download(url, output_file):
                 raise DownloadError(f'the download could not be written ({err.strerror}): the disk is probably full. '
                                     'Nothing was kept; free some space and run again') from None
             bar.update(len(chunk))
-            now, window_bytes = time.monotonic(), window_bytes + len(chunk)
-            if now - started > DEADLINE_SECONDS:
-                raise DownloadError(f'it did not finish within {DEADLINE_SECONDS:g} s (DEADLINE_SECONDS); nothing was kept')
-            if now - window_start >= STALL_SECONDS:
-                if window_bytes < SLOWEST_RATE * (now - window_start):
-                    raise DownloadError(f'the server stalled: {window_bytes} bytes in {now - window_start:.0f} s; '
-                                        'nothing was kept')
-                window_start, window_bytes = now, 0
+            received += len(chunk)
+            why = pace.check(received)
+            if why:
+                raise DownloadError(why)
 
 
 def _drive_download(url, output_file):
@@ -106,18 +121,11 @@ def _drive_download(url, output_file):
     received, finished, cancel, why = [0], threading.Event(), threading.Event(), []
 
     def watch():
-        started = window_start = time.monotonic()
-        window_bytes = 0
+        pace = Pace()
         while not finished.wait(min(1.0, STALL_SECONDS / 4)):
-            now = time.monotonic()
-            if now - started > DEADLINE_SECONDS:
-                why.append(f'it did not finish within {DEADLINE_SECONDS:g} s (DEADLINE_SECONDS); nothing was kept')
-            elif now - window_start >= STALL_SECONDS:
-                if received[0] - window_bytes < SLOWEST_RATE * (now - window_start):
-                    why.append(f'the server stalled: {received[0] - window_bytes} bytes in {now - window_start:.0f} s; '
-                               'nothing was kept')
-                window_start, window_bytes = now, received[0]
-            if why:
+            reason = pace.check(received[0])
+            if reason:
+                why.append(reason)
                 cancel.set()
                 return
 
