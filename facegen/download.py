@@ -18,7 +18,7 @@ from .config import dataset_spec
 from .env import progress
 
 with warnings.catch_warnings():  # pooch imports tqdm.auto, which warns in Jupyter without ipywidgets;
-    warnings.simplefilter('ignore', TqdmWarning)  # it gets a text bar instead (see _fetch)
+    warnings.simplefilter('ignore', TqdmWarning)  # our downloads draw text bars of their own (env.progress)
     import pooch
 
 pooch.get_logger().setLevel('WARNING')  # one 'Downloading...' line per mirror tried is noise offline
