@@ -9,8 +9,8 @@ The original Udacity helper's public interface, unchanged:
     Dataset(dataset_name, data_files) with .shape, .image_mode, .get_batches(batch_size)
 
 and this edition's additions: Dataset(dataset_name, data_dir=...) with a decoded cache,
-is_bundled (the offline stand-in), TrainingRun (checkpoints, resume, TensorBoard, pictures) and
-check_train_arguments,
+is_bundled (the offline stand-in), TrainingRun (checkpoints, resume, TensorBoard, pictures),
+check_train_arguments, score_samples and Scorer (the quality score),
 conv2d_transpose (the notebook's deconv), native_stderr_silenced (TensorFlow's quiet start).
 Each lives in a module of the facegen package, one job a module (facegen/__init__.py lists them);
 importing any of them first sets TensorFlow's environment.
@@ -24,7 +24,9 @@ from facegen.images import generated_to_uint8, get_batch, get_image, images_squa
 from facegen.offline import is_bundled
 from facegen.ops import conv2d_transpose
 from facegen.runs import TrainingRun, check_train_arguments
+from facegen.score import Scorer, score_samples
 
 __all__ = ['CELEBA', 'DATASETS', 'IMAGE_SIZE', 'MNIST', 'Dataset', 'DownloadError', 'download_extract',
            'native_stderr_silenced', 'UnsafeArchiveError', 'generated_to_uint8', 'get_batch', 'get_image',
-           'images_square_grid', 'is_bundled', 'conv2d_transpose', 'TrainingRun', 'check_train_arguments']
+           'images_square_grid', 'is_bundled', 'conv2d_transpose', 'TrainingRun', 'check_train_arguments',
+           'Scorer', 'score_samples']

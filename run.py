@@ -13,6 +13,9 @@
                                         draw N images from the newest checkpoint in RUN_DIR (its
                                         meta graph alone, no notebook): DIR/samples.png, a grid,
                                         and DIR/samples.npz, uint8 N x 28 x 28 x C
+    python3 run.py score SAMPLES.npz [--dataset mnist|celeba] [--data DIR]
+                                        the quality score of generated images (facegen/score.py),
+                                        with real images, noise and a mean image scored beside them
 """
 import argparse
 import glob
@@ -190,6 +193,23 @@ def generation_progress(starts, n_images):
     return progress(starts, desc='Generating', unit='batch', disable=n_images <= SAMPLE_BATCH)
 
 
+def score(samples_path, dataset, data_dir):
+    import numpy as np
+
+    from facegen.score import dataset_of, score_samples
+
+    try:
+        with np.load(samples_path) as samples:
+            images = samples['images']
+    except (OSError, ValueError, KeyError) as err:
+        sys.exit(f'{samples_path} could not be read as samples ({err}): give an .npz holding `images`, uint8 '
+                 'N x 28 x 28 (x 3), as train() and run.py sample write them.')
+    try:
+        print(score_samples(images, dataset or dataset_of(images), data_dir))
+    except ValueError as err:
+        sys.exit(str(err))
+
+
 def lab(arguments):
     # JupyterLab refuses to start as root (as in a container) unless told that it may
     as_root = ['--allow-root'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else []
@@ -219,6 +239,13 @@ def main():
     draw.add_argument('run_dir', help='a run folder holding checkpoints, such as runs/mnist_batch4_lr0.0005_beta0.5')
     draw.add_argument('-n', type=int, default=64, help='how many images (default 64)')
     draw.add_argument('--out', default='.', help='folder for samples.png and samples.npz (default: here)')
+    rate = commands.add_parser('score', help='the quality score of generated images, with reference figures')
+    rate.add_argument('samples', help='an .npz holding `images`, uint8 N x 28 x 28 (x 3): samples/mnist.npz, '
+                      'or what run.py sample wrote')
+    rate.add_argument('--dataset', choices=['mnist', 'celeba'], help='default: celeba for colour images, else mnist')
+    rate.add_argument('--data', default=os.path.join(ROOT, 'data'),
+                      help='the datasets\' folder: CelebA for the face references, the digit classifier\'s cache '
+                           '(default: data/)')
     args, rest = parser.parse_known_args()
     if rest and args.command not in ('lab', 'test', 'bench'):
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
@@ -240,6 +267,8 @@ def main():
         sys.exit(subprocess.call([sys.executable, '-m', 'benchmarks.bench'] + rest, cwd=ROOT))
     elif args.command == 'sample':
         sample(args.run_dir, args.n, args.out)
+    elif args.command == 'score':
+        score(args.samples, args.dataset, args.data)
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@
     dataset   Dataset: decoded once into a cache, served as shuffled batches
     ops       the generator's transposed convolution, with a faster CPU gradient
     runs      TrainingRun: a run folder's checkpoints, resume, TensorBoard, pictures, samples
+    score     the quality score of generated digits and faces, with reference figures
     notebook  the notebook's own definitions, loaded for the tests and the benchmark
 
 Every module that loads TensorFlow does it through env.import_tensorflow, after env has set

