@@ -16,6 +16,12 @@
     python3 run.py score SAMPLES.npz [--dataset mnist|celeba] [--data DIR]
                                         the quality score of generated images (facegen/score.py),
                                         with real images, noise and a mean image scored beside them
+    python3 run.py sweep SPEC [--storage postgresql://...]
+                                        train and score a grid or search of hyperparameters (Optuna;
+                                        facegen/sweep.py says how to write SPEC); results page in
+                                        runs/sweeps/NAME/results.html. Ctrl-C, then the same
+                                        command, continues it; run it on several machines with one
+                                        --storage and they share the work
 """
 import argparse
 import glob
@@ -210,6 +216,27 @@ def score(samples_path, dataset, data_dir):
         sys.exit(str(err))
 
 
+def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only):
+    from facegen import results
+    from facegen.sweep import SpecError, Worker, interrupted_cleanly, open_study, read_spec
+
+    try:
+        spec = read_spec(spec_path)
+        sweep_dir = os.path.join(runs_dir, 'sweeps', spec['name'])
+        study = open_study(spec, storage, sweep_dir, heartbeat)
+    except SpecError as err:
+        sys.exit(str(err))
+    if not results_only:
+        with interrupted_cleanly(spec):
+            Worker(spec, study, sweep_dir, data_dir).run()
+    page = results.write(study, sweep_dir)
+    best = results.rows(study)
+    if best and best[0].value is not None:
+        print(f'Best: point {best[0].user_attrs.get("point")} ({", ".join(f"{k}={v}" for k, v in best[0].params.items())}), '
+              f'quality {best[0].value:.3f}')
+    print(f'Results: {page} (and results.md beside it)')
+
+
 def lab(arguments):
     # JupyterLab refuses to start as root (as in a container) unless told that it may
     as_root = ['--allow-root'] if hasattr(os, 'geteuid') and os.geteuid() == 0 else []
@@ -246,6 +273,17 @@ def main():
     rate.add_argument('--data', default=os.path.join(ROOT, 'data'),
                       help='the datasets\' folder: CelebA for the face references, the digit classifier\'s cache '
                            '(default: data/)')
+    tune = commands.add_parser('sweep', help='train and score a grid or search of hyperparameters (Optuna)')
+    tune.add_argument('spec', help='a sweep spec (TOML), such as sweeps/example.toml')
+    tune.add_argument('--storage', help='a database URL shared by workers on several machines, such as '
+                      'postgresql://user:password@host/db (default: a journal file in the sweep\'s folder)')
+    tune.add_argument('--data', default=os.path.join(ROOT, 'data'), help="the datasets' folder (default: data/)")
+    tune.add_argument('--runs', default=os.path.join(ROOT, 'runs'),
+                      help='the sweep keeps its trials\' run folders and results in RUNS/sweeps/NAME (default: runs/)')
+    tune.add_argument('--heartbeat', type=int, default=60,
+                      help='with --storage: seconds between a trial\'s heartbeats; a trial silent for twice that '
+                           'is given to another worker (default 60)')
+    tune.add_argument('--results-only', action='store_true', help='write the results page and train nothing')
     args, rest = parser.parse_known_args()
     if rest and args.command not in ('lab', 'test', 'bench'):
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
@@ -269,6 +307,8 @@ def main():
         sample(args.run_dir, args.n, args.out)
     elif args.command == 'score':
         score(args.samples, args.dataset, args.data)
+    elif args.command == 'sweep':
+        sweep(args.spec, args.storage, args.data, args.runs, args.heartbeat, args.results_only)
 
 
 if __name__ == '__main__':

@@ -9,10 +9,10 @@
                                                  2,000 samples, score them with --judge if given
 
 The step and the loop are the notebook's own (model_inputs, model_loss, model_opt and train(),
-loaded by facegen.notebook), and so are its hyperparameters, read from its training cells. The one
-model defined here is the classic solution (5x5 kernels, G 512-256-128, D 64-128-256, one
-minimize() per network, run one after the other), built on the notebook's layer helpers, for
-comparison with the reference implementations.
+loaded by facegen.notebook), and so are its hyperparameters, read from its training cells. The other
+network measured is the classic solution (5x5 kernels, G 512-256-128, D 64-128-256, one
+minimize() per network, run one after the other), built on the notebook's layer helpers
+(facegen/variants.py), for comparison with the reference implementations.
 
 Yardsticks outside the project come only through flags or environment variables:
   --torch-reference FILE ($FACEGEN_TORCH_REFERENCE)  the classic network in PyTorch, printing imgs_per_s=
@@ -40,7 +40,7 @@ import matplotlib
 import numpy as np
 
 import helper
-from facegen import ops
+from facegen import ops, variants
 from facegen.config import IMAGE_SIZE
 from facegen.env import import_tensorflow, native_stderr_silenced
 from facegen.notebook import ROOT, load_notebook_functions, training_settings
@@ -84,28 +84,6 @@ def notebook_hyperparameters(dataset_name):
 
 # ---------------------------------------------------------------- the classic solution
 
-def classic_networks(nb):
-    """The classic solution's network, on the notebook's layer helpers (and its batch norm)."""
-    lrelu, conv, deconv, dense, batch_norm = (nb[name] for name in ('lrelu', 'conv', 'deconv', 'dense', 'batch_norm'))
-
-    def discriminator(images, reuse=False):
-        with tf.variable_scope('discriminator', reuse=reuse):
-            h = lrelu(conv(images, 64, 'conv1', kernel=5))
-            h = lrelu(batch_norm(conv(h, 128, 'conv2', kernel=5), True, 'bn2'))
-            h = lrelu(batch_norm(conv(h, 256, 'conv3', kernel=5), True, 'bn3'))
-            logits = dense(tf.reshape(h, [-1, 4 * 4 * 256]), 1, 'logits')
-            return tf.sigmoid(logits), logits
-
-    def generator(z, out_channel_dim, is_train=True):
-        with tf.variable_scope('generator', reuse=not is_train):
-            h = lrelu(batch_norm(tf.reshape(dense(z, 7 * 7 * 512, 'project'), [-1, 7, 7, 512]), is_train, 'bn0'))
-            h = lrelu(batch_norm(deconv(h, 256, 'deconv1', kernel=5), is_train, 'bn1'))
-            h = lrelu(batch_norm(deconv(h, 128, 'deconv2', kernel=5), is_train, 'bn2'))
-            return tf.tanh(deconv(h, out_channel_dim, 'deconv3', kernel=5, stride=1))
-
-    return discriminator, generator
-
-
 def classic_model_opt(d_loss, g_loss, learning_rate, beta1):
     """The classic solution's optimizers: one minimize() each, so each of its two runs per batch
     computes G's forward pass again."""
@@ -116,18 +94,6 @@ def classic_model_opt(d_loss, g_loss, learning_rate, beta1):
         g_opt = tf.train.AdamOptimizer(learning_rate, beta1=beta1).minimize(
             g_loss, var_list=[v for v in t_vars if v.name.startswith('generator/')])
     return d_opt, g_opt
-
-
-@contextlib.contextmanager
-def network(nb, name):
-    """A context in which the notebook's model_loss builds the named network."""
-    saved = nb['discriminator'], nb['generator']
-    if name == 'classic':
-        nb['discriminator'], nb['generator'] = classic_networks(nb)
-    try:
-        yield
-    finally:
-        nb['discriminator'], nb['generator'] = saved
 
 
 @contextlib.contextmanager
@@ -144,17 +110,17 @@ def tensorflow_filter_gradients(active=True):
 
 # ---------------------------------------------------------------- the step
 
-def build_step(nb, channels, variant):
-    """A graph holding one training step of `variant`; returns (graph, run_step)."""
+def build_step(nb, channels, step):
+    """A graph holding one training step of `step`, a StepVariant; returns (graph, run_step)."""
     graph = tf.Graph()
-    with graph.as_default(), network(nb, variant.network), tensorflow_filter_gradients(variant.tensorflow_gradients):
+    with graph.as_default(), variants.variant(nb, step.network), tensorflow_filter_gradients(step.tensorflow_gradients):
         input_real, input_z, lr = nb['model_inputs'](IMAGE_SIZE, IMAGE_SIZE, channels, 100)
         d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
-        d_opt, g_opt = (classic_model_opt if variant.two_runs else nb['model_opt'])(d_loss, g_loss, lr, 0.5)
+        d_opt, g_opt = (classic_model_opt if step.two_runs else nb['model_opt'])(d_loss, g_loss, lr, 0.5)
 
     def run_step(sess, real, z):
         feed = {input_real: real, input_z: z, lr: 0.0002}
-        if variant.two_runs:
+        if step.two_runs:
             sess.run(d_opt, feed)
             sess.run(g_opt, feed)
         else:
@@ -166,7 +132,7 @@ def static_step(nb, channels, batch_size, network_name='notebook'):
     """The notebook's step on placeholders with a static batch size, so that TensorFlow can count
     each op's FLOPs; returns (graph, feed, train ops)."""
     graph = tf.Graph()
-    with graph.as_default(), network(nb, network_name):
+    with graph.as_default(), variants.variant(nb, network_name):
         input_real = tf.placeholder(tf.float32, [batch_size, IMAGE_SIZE, IMAGE_SIZE, channels])
         input_z = tf.placeholder(tf.float32, [batch_size, 100])
         d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)

@@ -66,13 +66,16 @@ class TrainingRun:
     samples_path at the end, EXPORTED_SAMPLES generated images as an .npz of uint8, for scoring
     checkpoint_every, keep_checkpoints, picture_every: how often the folder gets each, and how many
                  checkpoints it keeps
+    after_batch  called with the run after each batch (a sweep scores the run there and may stop it
+                 by raising); after the run, .interrupted says whether Ctrl-C ended it
     """
 
     def __init__(self, folder=None, max_batches=None, minutes=None, samples_path=None,
-                 checkpoint_every=500, keep_checkpoints=3, picture_every=100):
+                 checkpoint_every=500, keep_checkpoints=3, picture_every=100, after_batch=None):
         self.folder, self.max_batches, self.minutes, self.samples_path = folder, max_batches, minutes, samples_path
         self.checkpoint_every, self.keep_checkpoints, self.picture_every = checkpoint_every, keep_checkpoints, picture_every
-        self.done, self.losses = 0, []
+        self.after_batch = after_batch
+        self.done, self.losses, self.interrupted = 0, [], False
 
     # ------------------------------------------------------------ building, before the session
 
@@ -145,7 +148,7 @@ class TrainingRun:
         self._planned = epoch_count * batches_per_epoch
         if self.max_batches is not None:
             self._planned = min(self._planned, self.max_batches)
-        self.done, self.losses, self._writer = 0, [], None
+        self.done, self.losses, self._writer, self.interrupted = 0, [], None, False
         if self.folder:
             try:
                 os.makedirs(self.folder, exist_ok=True)
@@ -166,6 +169,7 @@ class TrainingRun:
             with self._bar:
                 yield self
         except KeyboardInterrupt:
+            self.interrupted = True
             if self.folder:
                 self.save_checkpoint()
                 print('Interrupted at batch {}: checkpoint saved in {}. Run again to resume.'.format(
@@ -227,6 +231,8 @@ class TrainingRun:
                 self.save_picture()
             if self.done % self.checkpoint_every == 0:
                 self.save_checkpoint()
+        if self.after_batch:
+            self.after_batch(self)
 
     def print(self, line):
         """Print above the progress bar instead of through it."""
@@ -261,9 +267,13 @@ class TrainingRun:
         except (OSError, tf.errors.OpError) as err:
             raise self._folder_error(err) from None
 
+    def generate(self, count):
+        """count images from the generator in inference mode, as uint8."""
+        z = np.random.uniform(-1, 1, size=(count, int(self.input_z.shape[-1])))
+        return generated_to_uint8(self.sess.run(self.samples, {self.input_z: z}))
+
     def export_samples(self):
-        z = np.random.uniform(-1, 1, size=(EXPORTED_SAMPLES, int(self.input_z.shape[-1])))
-        images = generated_to_uint8(self.sess.run(self.samples, {self.input_z: z}))
+        images = self.generate(EXPORTED_SAMPLES)
         os.makedirs(os.path.dirname(self.samples_path) or '.', exist_ok=True)
         np.savez_compressed(self.samples_path, images=images)
 

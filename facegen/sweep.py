@@ -1,0 +1,393 @@
+"""Hyperparameter sweeps over the notebook's train(), on Optuna: a grid, a list of points, or a search.
+
+    python3 run.py sweep sweeps/example.toml                       the study in runs/sweeps/NAME/study.log
+    python3 run.py sweep SPEC --storage postgresql://HOST/DB        one study shared by workers anywhere
+
+A SPEC (TOML) names the datasets each trial trains, its budget, what is swept and what is fixed:
+
+    datasets = ["mnist", "celeba"]     # each trial trains each, in turn, and is scored on each
+    budget_batches = 300               # per dataset per trial (or budget_minutes = 1.5)
+    reports = 4                        # scored this many times while it trains, for pruning
+    prune = true                       # stop a trial whose score trails the median of the others
+    [grid]                             # every combination; or [[points]] tables, or points_csv = "FILE";
+    learning_rate = [0.0002, 0.0005]   #   or [search] with {low=, high=, log=} ranges and `trials = N`
+    beta1 = [0.3, 0.5]
+    [fixed]
+    alpha = 0.2
+
+The hyperparameters (HYPERPARAMETERS) default to the notebook's: its training cells' batch_size,
+z_dim, learning_rate and beta1 for each dataset, its network with its own slope and smoothing.
+
+A trial's value is its quality (facegen/score.py: 0 noise, 1 real images), averaged over the
+datasets; a trial that diverges scores 0 on that dataset. Grid and list points are enqueued once,
+by the worker that creates the study, and each worker takes the next waiting one, so no point runs
+twice however many workers share the study. Ctrl-C puts the running trial back in the queue, with
+its checkpoint: the same command continues the sweep. On PostgreSQL each running trial sends a
+heartbeat; one that stops (its worker was killed, its machine went down) is put back in the queue
+for another worker, up to MAX_RETRIES times."""
+import base64
+import contextlib
+import csv
+import hashlib
+import io
+import itertools
+import json
+import os
+import socket
+import time
+import tomllib
+import warnings
+
+import numpy as np
+import optuna
+from optuna.storages import fail_stale_trials
+from optuna.trial import TrialState
+
+from .config import DATASETS
+from .dataset import Dataset
+from .download import download_extract
+from .env import import_tensorflow, progress
+from .images import images_square_grid
+from .notebook import load_notebook_functions, training_settings
+from .runs import TrainingRun
+from .score import SCORED_IMAGES, Scorer
+from .variants import NETWORKS, variant
+
+tf = import_tensorflow()
+
+# name -> (kind, default); None: the notebook's own value for each dataset
+HYPERPARAMETERS = {
+    'network': (str, 'notebook'),
+    'generator_dropout': (float, 0.0),
+    'discriminator_dropout': (float, 0.0),
+    'label_smoothing': (float, None),
+    'alpha': (float, None),
+    'batch_size': (int, None),
+    'z_dim': (int, None),
+    'learning_rate': (float, None),
+    'beta1': (float, None),
+}
+TRAIN_SETTINGS = ('batch_size', 'z_dim', 'learning_rate', 'beta1')  # train()'s own arguments
+GRID_PICTURE = 16          # samples in each trial's picture of each dataset
+MAX_RETRIES = 3            # a trial whose worker died is run again at most this often
+DEFAULT_HEARTBEAT = 60     # seconds between a running trial's heartbeats on PostgreSQL
+
+
+class SpecError(ValueError):
+    pass
+
+
+class QueueWasEmpty(Exception):
+    """A worker asked for the next point after another took the last one."""
+
+
+# ------------------------------------------------------------------ the spec
+
+def read_spec(path):
+    """The spec at path, checked: a SpecError names the first problem and what to write instead."""
+    try:
+        with open(path, 'rb') as f:
+            spec = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError) as err:
+        raise SpecError(f'The sweep spec {path} could not be read: {err}.') from None
+    spec.setdefault('name', os.path.splitext(os.path.basename(path))[0])
+    spec.setdefault('datasets', ['mnist'])
+    spec.setdefault('reports', 4)
+    spec.setdefault('prune', True)
+    spec.setdefault('fixed', {})
+    unknown_datasets = [d for d in spec['datasets'] if d not in DATASETS]
+    if unknown_datasets or not spec['datasets']:
+        raise SpecError(f'{path}: datasets = {spec["datasets"]!r}: list one or more of {sorted(DATASETS)}.')
+    if ('budget_batches' in spec) == ('budget_minutes' in spec):
+        raise SpecError(f'{path}: give a trial its budget per dataset: budget_batches = N or budget_minutes = M '
+                        '(one of the two).')
+    if 'points_csv' in spec:
+        spec['points'] = read_points_csv(os.path.join(os.path.dirname(path), spec.pop('points_csv')))
+    modes = [mode for mode in ('grid', 'points', 'search') if mode in spec]
+    if len(modes) != 1:
+        raise SpecError(f'{path}: say what to sweep with one of [grid], [[points]] (or points_csv) and [search]; '
+                        f'it has {modes or "none"}.')
+    spec['mode'] = modes[0]
+    if spec['mode'] == 'search' and not isinstance(spec.get('trials'), int):
+        raise SpecError(f'{path}: a [search] needs trials = N, the number of trials to run.')
+    swept = swept_names(spec)
+    for name in list(swept) + list(spec['fixed']):
+        if name not in HYPERPARAMETERS:
+            raise SpecError(f'{path}: {name!r} is not a hyperparameter a sweep can set: use {", ".join(HYPERPARAMETERS)}.')
+    for point in grid_points(spec) if spec['mode'] != 'search' else []:
+        if point.get('network', 'notebook') not in NETWORKS:
+            raise SpecError(f'{path}: network = {point["network"]!r}: use one of {", ".join(NETWORKS)}.')
+    return spec
+
+
+def read_points_csv(path):
+    """One point per row; columns that are not hyperparameters (a row number, a note) are left out."""
+    try:
+        with open(path, newline='') as f:
+            rows = list(csv.DictReader(f))
+    except OSError as err:
+        raise SpecError(f'points_csv: {err}') from None
+    return [{name: HYPERPARAMETERS[name][0](float(value) if HYPERPARAMETERS[name][0] is int else value)
+             for name, value in row.items() if name in HYPERPARAMETERS and value != ''} for row in rows]
+
+
+def swept_names(spec):
+    if spec['mode'] == 'grid':
+        return list(spec['grid'])
+    if spec['mode'] == 'points':
+        return sorted({name for point in spec['points'] for name in point})
+    return list(spec['search'])
+
+
+def grid_points(spec):
+    """The points of a grid or a list, in order."""
+    if spec['mode'] == 'grid':
+        names = list(spec['grid'])
+        return [dict(zip(names, values)) for values in itertools.product(*(spec['grid'][n] for n in names))]
+    return [dict(point) for point in spec['points']]
+
+
+def spec_fingerprint(spec):
+    return hashlib.sha1(json.dumps({k: v for k, v in spec.items() if k != 'name'}, sort_keys=True,
+                                   default=str).encode()).hexdigest()[:12]
+
+
+def settings_for(dataset, params, spec):
+    """Every hyperparameter of a trial on one dataset: the notebook's, then [fixed], then the point's."""
+    notebook = training_settings(dataset)
+    settings = {name: notebook.get(name, default) for name, (_, default) in HYPERPARAMETERS.items()}
+    settings.update(spec['fixed'])
+    settings.update(params)
+    return settings
+
+
+# ------------------------------------------------------------------ the study
+
+def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
+    """The spec's study: created (with its points queued) by the first worker, loaded by the rest."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own lines
+    # heartbeats and their retry are marked experimental since Optuna 2.8, and are what multi-machine sweeps need
+    warnings.filterwarnings('ignore', category=optuna.exceptions.ExperimentalWarning)
+    if storage_url:
+        storage = optuna.storages.RDBStorage(
+            storage_url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+    else:
+        os.makedirs(sweep_dir, exist_ok=True)
+        storage = optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(os.path.join(sweep_dir, 'study.log')))
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1) if spec['prune']
+              else optuna.pruners.NopPruner())
+    sampler = optuna.samplers.TPESampler(seed=0)
+    try:
+        study = optuna.create_study(study_name=spec['name'], storage=storage, direction='maximize',
+                                    pruner=pruner, sampler=sampler)
+    except optuna.exceptions.DuplicatedStudyError:
+        study = optuna.load_study(study_name=spec['name'], storage=storage, pruner=pruner, sampler=sampler)
+        wait_for_queue(study)
+        if study.user_attrs.get('spec') != spec_fingerprint(spec):
+            raise SpecError(f'The study {spec["name"]!r} was made from another version of this spec. Restore the spec, '
+                            'or give the sweep a new name (name = "..." in the spec) to start another study.') from None
+        return study
+    if spec['mode'] != 'search':
+        for point_number, point in enumerate(grid_points(spec)):
+            study.enqueue_trial(point, user_attrs={'point': point_number})
+    study.set_user_attr('spec', spec_fingerprint(spec))
+    study.set_user_attr('datasets', spec['datasets'])
+    study.set_user_attr('swept', swept_names(spec))
+    return study
+
+
+def wait_for_queue(study, seconds=120):
+    """A worker that loads a study just created waits until its creator has queued the points."""
+    deadline = time.monotonic() + seconds
+    while 'spec' not in study.user_attrs:
+        if time.monotonic() > deadline:
+            raise SpecError(f'The study {study.study_name!r} exists but its points were never queued (the worker that '
+                            'created it stopped first). Give the sweep a new name to start again.')
+        time.sleep(1)
+
+
+def planned_trials(study, spec):
+    return spec['trials'] if spec['mode'] == 'search' else len(grid_points(spec))
+
+
+# ------------------------------------------------------------------ a worker
+
+class Worker:
+    """Runs trials of a study until none is left: one process, one trial at a time."""
+
+    def __init__(self, spec, study, sweep_dir, data_dir):
+        self.spec, self.study, self.sweep_dir, self.data_dir = spec, study, sweep_dir, data_dir
+        self.nb = load_notebook_functions()
+        self.scorers, self.datasets = {}, {}
+        self.name = f'{socket.gethostname()}:{os.getpid()}'
+
+    def run(self):
+        """Trials until the queue is empty and no other worker's trial may still come back to it.
+        Returns the number of trials this worker finished; KeyboardInterrupt puts its trial back."""
+        finished = 0
+        total = planned_trials(self.study, self.spec)
+        with progress(total=total, desc=f'Sweep {self.spec["name"]}', unit='trial', position=0) as self.bar:
+            while True:
+                fail_stale_trials(self.study)  # PostgreSQL: a dead worker's trial goes back in the queue
+                trials = self.study.get_trials(deepcopy=False)
+                done = {t.user_attrs.get('point') for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)}
+                self.bar.n = len(done)
+                self.bar.refresh()
+                waiting = any(t.state == TrialState.WAITING for t in trials)
+                running = any(t.state == TrialState.RUNNING for t in trials)
+                if self.spec['mode'] == 'search' and not waiting:
+                    if len(done) + running >= total:
+                        break
+                elif not waiting:
+                    if running and heartbeat_interval(self.study):
+                        time.sleep(heartbeat_interval(self.study))  # another worker's trial may come back
+                        continue
+                    break
+                self.study.optimize(self.objective, n_trials=1, catch=(QueueWasEmpty,))
+                finished += 1
+        return finished
+
+    def objective(self, trial):
+        point = trial.user_attrs.get('point')
+        if point is None:
+            if self.spec['mode'] != 'search':
+                trial.set_user_attr('queue_was_empty', True)
+                raise QueueWasEmpty
+            point = trial.number
+            trial.set_user_attr('point', point)
+        params = suggest(trial, self.spec, point)
+        trial.set_user_attr('worker', self.name)
+        label = ', '.join(f'{k}={v}' for k, v in params.items())
+        self.bar.write(f'Trial {trial.number} (point {point}): {label}')
+        started, qualities = time.perf_counter(), []
+        try:
+            for index, dataset in enumerate(self.spec['datasets']):
+                qualities.append(self.train_one(trial, point, index, dataset, params, qualities))
+        except optuna.TrialPruned:
+            trial.set_user_attr('seconds', time.perf_counter() - started)
+            self.bar.write(f'Trial {trial.number} pruned: its score trailed the median of the others.')
+            raise
+        except KeyboardInterrupt:
+            self.study.enqueue_trial(params, user_attrs={'point': point})  # the same command continues it
+            raise
+        value = float(np.mean(qualities))
+        trial.set_user_attr('seconds', time.perf_counter() - started)
+        self.bar.write(f'Trial {trial.number}: quality {value:.3f} '
+                       f'({", ".join(f"{d} {q:.3f}" for d, q in zip(self.spec["datasets"], qualities))})')
+        return value
+
+    def scorer(self, dataset):
+        if dataset not in self.scorers:
+            self.scorers[dataset] = Scorer(dataset, self.data_dir)
+        return self.scorers[dataset]
+
+    def dataset(self, name):
+        """The dataset, fetched and decoded once per worker (offline: the bundled stand-in, as in the notebook)."""
+        if name not in self.datasets:
+            download_extract(name, self.data_dir)
+            self.datasets[name] = Dataset(name, data_dir=self.data_dir)
+        return self.datasets[name]
+
+    def train_one(self, trial, point, index, dataset, params, earlier_qualities):
+        """Train one dataset for the trial's budget in its own run folder; returns its quality."""
+        settings = settings_for(dataset, params, self.spec)
+        folder = os.path.join(self.sweep_dir, f'point-{point:03d}', dataset)
+        data = self.dataset(dataset)
+        scorer, reports = self.scorer(dataset), self.spec['reports']
+        next_report = [1]
+
+        def report(run):
+            """At each 1/reports of the budget: score, report, and stop the trial if it trails."""
+            if next_report[0] > reports or run.done < next_report[0] * run.total_batches / (reports + 1):
+                return
+            next_report[0] += 1
+            quality = scorer(run.generate(SCORED_IMAGES))['quality']
+            step = index * reports + next_report[0] - 1
+            trial.report((sum(earlier_qualities) + quality) / (index + 1), step)
+            if trial.should_prune():
+                run.save_checkpoint()
+                share = (index + run.done / run.total_batches) / len(self.spec['datasets'])
+                trial.set_user_attr('pruned_at', share)  # of the trial's whole budget
+                self.save_picture(trial, dataset, run.generate(GRID_PICTURE), folder)
+                raise optuna.TrialPruned()
+
+        budget = ({'max_batches': self.spec['budget_batches']} if 'budget_batches' in self.spec
+                  else {'minutes': self.spec['budget_minutes']})
+        run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'),
+                          after_batch=report if self.spec['prune'] else None, **budget)
+        try:
+            with tf.Graph().as_default(), variant(self.nb, settings['network'], settings['alpha'],
+                                                  settings['label_smoothing'], settings['generator_dropout'],
+                                                  settings['discriminator_dropout']):
+                self.nb['train'](10 ** 6, *(settings[name] for name in TRAIN_SETTINGS), data.get_batches,
+                                 data.shape, data.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
+        except FloatingPointError as err:
+            trial.set_user_attr(f'diverged_{dataset}', str(err).split(':')[0])
+            self.bar.write(f'Trial {trial.number} diverged on {dataset} at batch {run.done + 1}: it scores 0 there.')
+            return 0.0
+        if run.interrupted:
+            raise KeyboardInterrupt
+        images = np.load(run.samples_path)['images']
+        score = scorer(images)
+        for figure, value in score.items():
+            trial.set_user_attr(f'{dataset}_{figure}', value)
+        trial.set_user_attr(f'{dataset}_batches', run.done)
+        self.save_picture(trial, dataset, images[:GRID_PICTURE], folder)
+        return score['quality']
+
+    @staticmethod
+    def save_picture(trial, dataset, images, folder):
+        """A grid of the trial's samples, in its folder and in the study (a worker on another machine
+        writes its folder there; the results page is drawn from the study alone)."""
+        grid = images_square_grid(images, 'L' if images.shape[-1] == 1 else 'RGB')
+        grid.save(os.path.join(folder, 'samples.png'))
+        png = io.BytesIO()
+        grid.save(png, format='PNG')
+        trial.set_user_attr(f'{dataset}_picture', base64.b64encode(png.getvalue()).decode('ascii'))
+
+
+def suggest(trial, spec, point):
+    """The trial's hyperparameters: a grid's or list's point number `point`, or a search's sample
+    (a retried search trial was queued with its values, which come back as they were)."""
+    if spec['mode'] == 'search':
+        params = {}
+        for name, space in spec['search'].items():
+            if isinstance(space, list):
+                params[name] = trial.suggest_categorical(name, space)
+            elif HYPERPARAMETERS[name][0] is int:
+                params[name] = trial.suggest_int(name, space['low'], space['high'], log=space.get('log', False))
+            else:
+                params[name] = trial.suggest_float(name, space['low'], space['high'], log=space.get('log', False))
+        return params
+    points = grid_points(spec)
+    choices = {name: list(dict.fromkeys(p[name] for p in points if name in p)) for name in swept_names(spec)}
+    return {name: trial.suggest_categorical(name, choices[name]) for name in points[point]}
+
+
+def heartbeat_interval(study):
+    """Seconds between heartbeats where the study's storage has them (PostgreSQL), else None."""
+    return getattr(study._storage, 'get_heartbeat_interval', lambda: None)()
+
+
+@contextlib.contextmanager
+def interrupted_cleanly(spec):
+    """Ctrl-C ends the sweep with one line saying how to continue it."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        print(f'\nSweep {spec["name"]} stopped: the running trial goes back in the queue, its checkpoint kept. '
+              'Run the same command to continue.')
+        raise SystemExit(130) from None
+
+
+def time_saved_by_pruning(trials):
+    """(seconds the pruned trials ran, seconds they would have run to the end), estimated from the
+    share of each one's budget it had trained."""
+    ran = would_have = 0.0
+    for trial in trials:
+        if 'pruned_at' in trial.user_attrs and 'seconds' in trial.user_attrs:
+            ran += trial.user_attrs['seconds']
+            would_have += trial.user_attrs['seconds'] / max(trial.user_attrs['pruned_at'], 1e-3)
+    return ran, would_have

@@ -1,0 +1,205 @@
+"""run.py sweep: real trials of the notebook's train() on the bundled digits, a real Optuna study in a
+journal file, and a real PostgreSQL server (Debian's package) started here on 127.0.0.1."""
+import glob
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from support import ROOT, RUN_PY
+
+from facegen.config import MNIST
+from facegen.offline import write_bundled
+from facegen.sweep import SpecError, read_spec
+
+
+@pytest.fixture(scope='module')
+def data_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp('data')
+    write_bundled(MNIST, str(folder))
+    return str(folder)
+
+
+def write_spec(folder, text, name='grid'):
+    path = os.path.join(folder, f'{name}.toml')
+    with open(path, 'w') as f:
+        f.write(text)
+    return path
+
+
+def sweep_command(spec, data_dir, runs, *extra):
+    return [sys.executable, RUN_PY, 'sweep', spec, '--data', data_dir, '--runs', str(runs), *extra]
+
+
+def table_rows(results_md):
+    """The rows of the results table, without its header and separator lines."""
+    return [line for line in results_md.read_text().splitlines() if line.startswith('|')][2:]
+
+
+def load(spec_name, storage):
+    return optuna.load_study(study_name=spec_name, storage=storage)
+
+
+def journal(runs, name):
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(
+        os.path.join(runs, 'sweeps', name, 'study.log')))
+
+
+def test_a_grid_runs_each_point_once_and_writes_its_results_page(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 30\nprune = false\n'
+                                '[grid]\nlearning_rate = [0.0005, 0.002]\nalpha = [0.1, 0.2]\n')
+    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = load('grid', journal(tmp_path / 'runs', 'grid'))
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert sorted(t.user_attrs['point'] for t in complete) == [0, 1, 2, 3] and len(study.trials) == 4
+    assert {(t.params['learning_rate'], t.params['alpha']) for t in complete} == {
+        (0.0005, 0.1), (0.0005, 0.2), (0.002, 0.1), (0.002, 0.2)}
+    assert all(-1 < t.value < 1 for t in complete) and len({t.value for t in complete}) == 4, "scored, each its own"
+    folder = tmp_path / 'runs' / 'sweeps' / 'grid'
+    for point in range(4):
+        run = folder / f'point-{point:03d}' / 'mnist'
+        assert (run / 'model.ckpt-30.index').exists() and (run / 'samples.png').exists(), 'each run folder is kept'
+    rows = table_rows(folder / 'results.md')
+    assert len(rows) == 4 and rows[0].startswith('| ★') and '★' not in ''.join(rows[1:])
+    qualities = [float(row.split(' | ')[4]) for row in rows]
+    assert qualities == sorted(qualities, reverse=True), 'best first'
+    assert (folder / 'scores.png').stat().st_size > 1000 and 'pictures/point-' in (folder / 'results.html').read_text()
+
+    again = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert again.returncode == 0 and len(load('grid', journal(tmp_path / 'runs', 'grid')).trials) == 4, \
+        'a finished sweep run again trains nothing'
+
+
+def test_ctrl_c_stops_the_sweep_and_the_same_command_continues_it(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 400\nprune = false\n'
+                                '[grid]\nbeta1 = [0.5, 0.3]\n')
+    runs = tmp_path / 'runs'
+    first = runs / 'sweeps' / 'grid' / 'point-000' / 'mnist'
+    worker = subprocess.Popen(sweep_command(spec, data_dir, runs), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, cwd=ROOT)
+    deadline = time.monotonic() + 240
+    while not (first / 'progress' / '00000100.png').exists():  # a picture every 100 batches
+        assert worker.poll() is None and time.monotonic() < deadline, 'the first trial never reached batch 100'
+        time.sleep(0.2)
+    worker.send_signal(signal.SIGINT)
+    output = worker.communicate(timeout=120)[0]
+    assert worker.returncode == 130, output[-3000:]
+    assert 'Run the same command to continue' in output
+    stopped_at = sorted(int(p.split('-')[-1].split('.')[0]) for p in glob.glob(str(first / 'model.ckpt-*.index')))
+    assert stopped_at and 100 <= stopped_at[-1] < 400, 'Ctrl-C saved a checkpoint part way'
+
+    done = subprocess.run(sweep_command(spec, data_dir, runs), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert f'Resuming from {first} at batch {stopped_at[-1]}' in done.stdout
+    study = load('grid', journal(runs, 'grid'))
+    assert sorted(t.user_attrs['point'] for t in study.get_trials(states=(TrialState.COMPLETE,))) == [0, 1]
+    assert (first / 'model.ckpt-400.index').exists()
+
+
+def test_a_spec_with_a_mistake_is_named(tmp_path):
+    cases = {
+        'datasets = ["mnist"]\n[grid]\nbeta1 = [0.5]\n': 'budget_batches = N or budget_minutes = M',
+        'budget_batches = 5\n[grid]\nlearning_rat = [0.1]\n': "'learning_rat' is not a hyperparameter",
+        'budget_batches = 5\n[grid]\nnetwork = ["big"]\n': "network = 'big'",
+        'budget_batches = 5\n': 'say what to sweep',
+        'budget_batches = 5\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': 'trials = N',
+        'budget_batches = [': 'could not be read',
+    }
+    for text, message in cases.items():
+        with pytest.raises(SpecError, match=message.replace('[', r'\[')):
+            read_spec(write_spec(tmp_path, text, 'bad'))
+
+
+def test_the_2017_table_reads_as_39_points():
+    spec = read_spec(os.path.join(ROOT, 'sweeps', 'student_2017.toml'))
+    assert spec['mode'] == 'points' and len(spec['points']) == 39
+    assert spec['points'][0] == {'generator_dropout': 0.0, 'discriminator_dropout': 0.0, 'label_smoothing': 0.0,
+                                 'alpha': 0.2, 'batch_size': 128, 'z_dim': 100, 'learning_rate': 0.0005, 'beta1': 0.5}
+
+
+# ------------------------------------------------------------------ several workers on PostgreSQL
+
+def postgres_binaries():
+    found = sorted(glob.glob('/usr/lib/postgresql/*/bin/initdb'))
+    return os.path.dirname(found[-1]) if found else None
+
+
+@pytest.fixture
+def postgres():
+    """A PostgreSQL server of its own on 127.0.0.1, stopped and removed at the end; its URL."""
+    binaries = postgres_binaries()
+    if binaries is None:
+        pytest.skip('PostgreSQL is not installed here (apt-get install postgresql): the multi-worker test needs it')
+    # outside pytest's own temporary folders, which the server's user may not enter
+    folder = pathlib.Path(tempfile.mkdtemp(prefix='facegen-postgres-'))
+    as_server = []
+    if os.geteuid() == 0:  # the server refuses to run as root
+        shutil.chown(folder, 'postgres')
+        as_server = ['runuser', '-u', 'postgres', '--']
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    subprocess.run(as_server + [f'{binaries}/initdb', '-D', str(folder / 'db'), '--auth=trust', '-U', 'sweeper'],
+                   check=True, capture_output=True)
+    subprocess.run(as_server + [f'{binaries}/pg_ctl', '-D', str(folder / 'db'), '-w', '-l', str(folder / 'log'),
+                                '-o', f'-p {port} -k {folder} -c listen_addresses=127.0.0.1', 'start'],
+                   check=True, capture_output=True)
+    try:
+        yield f'postgresql://sweeper@127.0.0.1:{port}/postgres'
+    finally:
+        subprocess.run(as_server + [f'{binaries}/pg_ctl', '-D', str(folder / 'db'), '-m', 'immediate', 'stop'],
+                       capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_share_a_grid_and_a_killed_workers_trial_is_retried(data_dir, tmp_path, postgres):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 200\nprune = false\n'
+                                '[grid]\nlearning_rate = [0.0003, 0.0005, 0.001]\nbeta1 = [0.3, 0.5]\n')
+    # each worker in a folder of its own, as on two machines
+    workers = [subprocess.Popen(sweep_command(spec, data_dir, tmp_path / name, '--storage', postgres, '--heartbeat', '2'),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+               for name in ('a', 'b')]
+    victim = f':{workers[1].pid}'
+    deadline = time.monotonic() + 300
+
+    def trials_of_victim(state):
+        try:
+            trials = load('grid', postgres).get_trials(deepcopy=False, states=(state,))
+        except KeyError:  # no study yet: the workers are starting
+            return []
+        return [t for t in trials if t.user_attrs.get('worker', '').endswith(victim)]
+
+    while not (trials_of_victim(TrialState.COMPLETE) and trials_of_victim(TrialState.RUNNING)):
+        assert workers[1].poll() is None and time.monotonic() < deadline, 'worker b never finished a trial and began another'
+        time.sleep(0.5)
+    killed = trials_of_victim(TrialState.RUNNING)[0]
+    workers[1].send_signal(signal.SIGKILL)
+    output = workers[0].communicate(timeout=300)[0]
+    workers[1].wait()
+    assert workers[0].returncode == 0, output[-3000:]
+
+    study = load('grid', postgres)  # the results outlive both workers
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert sorted(t.user_attrs['point'] for t in complete) == list(range(6)), 'every point once, none twice'
+    assert study.trials[killed.number].state == TrialState.FAIL
+    retry = [t for t in complete if t.system_attrs.get('failed_trial') == killed.number]
+    assert len(retry) == 1 and retry[0].user_attrs['point'] == killed.user_attrs['point']
+    assert not retry[0].user_attrs['worker'].endswith(victim), 'the surviving worker ran it'
+    trained = [t for t in study.trials if 'seconds' in t.user_attrs or t.number == killed.number]
+    assert len(trained) == 7, 'six points and the one killed part way: nothing ran twice'
+
+    page = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'c', '--storage', postgres, '--results-only'),
+                          capture_output=True, text=True, cwd=ROOT)
+    assert page.returncode == 0, page.stderr[-3000:]
+    rows = table_rows(tmp_path / 'c' / 'sweeps' / 'grid' / 'results.md')
+    assert len(rows) == 6, 'a third machine draws the page from the database alone, pictures included'
+    assert len(list((tmp_path / 'c' / 'sweeps' / 'grid' / 'pictures').glob('*.png'))) == 6
