@@ -176,8 +176,9 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
         os.makedirs(sweep_dir, exist_ok=True)
         storage = optuna.storages.JournalStorage(
             optuna.storages.journal.JournalFileBackend(os.path.join(sweep_dir, 'study.log')))
-    pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1) if spec['prune']
-              else optuna.pruners.NopPruner())
+    # GAN scores are noisy early on: no trial is stopped before half of its first dataset's reports
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=max(1, spec['reports'] // 2))
+              if spec['prune'] else optuna.pruners.NopPruner())
     sampler = optuna.samplers.TPESampler(seed=0)
     try:
         study = optuna.create_study(study_name=spec['name'], storage=storage, direction='maximize',
@@ -208,7 +209,7 @@ def wait_for_queue(study, seconds=120):
         time.sleep(1)
 
 
-def planned_trials(study, spec):
+def planned_trials(spec):
     return spec['trials'] if spec['mode'] == 'search' else len(grid_points(spec))
 
 
@@ -227,7 +228,7 @@ class Worker:
         """Trials until the queue is empty and no other worker's trial may still come back to it.
         Returns the number of trials this worker finished; KeyboardInterrupt puts its trial back."""
         finished = 0
-        total = planned_trials(self.study, self.spec)
+        total = planned_trials(self.spec)
         with progress(total=total, desc=f'Sweep {self.spec["name"]}', unit='trial', position=0) as self.bar:
             while True:
                 fail_stale_trials(self.study)  # PostgreSQL: a dead worker's trial goes back in the queue
