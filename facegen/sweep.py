@@ -237,7 +237,7 @@ class Worker:
                 self.bar.n = len(done)
                 self.bar.refresh()
                 waiting = any(t.state == TrialState.WAITING for t in trials)
-                running = any(t.state == TrialState.RUNNING for t in trials)
+                running = sum(t.state == TrialState.RUNNING for t in trials)
                 if self.spec['mode'] == 'search' and not waiting:
                     if len(done) + running >= total:
                         break
