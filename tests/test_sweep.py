@@ -203,3 +203,14 @@ def test_two_workers_share_a_grid_and_a_killed_workers_trial_is_retried(data_dir
     rows = table_rows(tmp_path / 'c' / 'sweeps' / 'grid' / 'results.md')
     assert len(rows) == 6, 'a third machine draws the page from the database alone, pictures included'
     assert len(list((tmp_path / 'c' / 'sweeps' / 'grid' / 'pictures').glob('*.png'))) == 6
+
+
+def test_a_search_runs_its_number_of_trials_within_its_ranges(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 20\nprune = false\ntrials = 3\n'
+                                '[search]\nlearning_rate = {low = 0.0001, high = 0.002, log = true}\nbatch_size = [4, 8]\n',
+                      'search')
+    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    complete = load('search', journal(tmp_path / 'runs', 'search')).get_trials(states=(TrialState.COMPLETE,))
+    assert len(complete) == 3 and sorted(t.user_attrs['point'] for t in complete) == [0, 1, 2]
+    assert all(0.0001 <= t.params['learning_rate'] <= 0.002 and t.params['batch_size'] in (4, 8) for t in complete)
