@@ -7,7 +7,7 @@ A SPEC (TOML) names the datasets each trial trains, its budget, what is swept an
 
     datasets = ["mnist", "celeba"]     # each trial trains each, in turn, and is scored on each
     budget_batches = 300               # per dataset per trial (or budget_minutes = 1.5)
-    reports = 4                        # scored this many times while it trains, for pruning
+    reports = 4                        # scored (and checkpointed) this often while it trains, for pruning
     prune = true                       # stop a trial whose score trails the median of the others
     [grid]                             # every combination; or [[points]] tables, or points_csv = "FILE";
     learning_rate = [0.0002, 0.0005]   #   or [search] with {low=, high=, log=} ranges and `trials = N`
@@ -24,7 +24,8 @@ by the worker that creates the study, and each worker takes the next waiting one
 twice however many workers share the study. Ctrl-C puts the running trial back in the queue, with
 its checkpoint: the same command continues the sweep. On PostgreSQL each running trial sends a
 heartbeat; one that stops (its worker was killed, its machine went down) is put back in the queue
-for another worker, up to MAX_RETRIES times."""
+for another worker, up to MAX_RETRIES times. With the journal file, the next worker started on the
+same machine does that for a trial whose process is gone."""
 import base64
 import contextlib
 import csv
@@ -232,6 +233,7 @@ class Worker:
         with progress(total=total, desc=f'Sweep {self.spec["name"]}', unit='trial', position=0) as self.bar:
             while True:
                 fail_stale_trials(self.study)  # PostgreSQL: a dead worker's trial goes back in the queue
+                requeue_dead_local_trials(self.study)  # a journal file has no heartbeats
                 trials = self.study.get_trials(deepcopy=False)
                 done = {t.user_attrs.get('point') for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)}
                 self.bar.n = len(done)
@@ -251,6 +253,7 @@ class Worker:
         return finished
 
     def objective(self, trial):
+        trial.set_user_attr('worker', self.name)
         point = trial.user_attrs.get('point')
         if point is None:
             if self.spec['mode'] != 'search':
@@ -259,7 +262,6 @@ class Worker:
             point = trial.number
             trial.set_user_attr('point', point)
         params = suggest(trial, self.spec, point)
-        trial.set_user_attr('worker', self.name)
         label = ', '.join(f'{k}={v}' for k, v in params.items())
         self.bar.write(f'Trial {trial.number} (point {point}): {label}')
         started, qualities = time.perf_counter(), []
@@ -300,15 +302,16 @@ class Worker:
         next_report = [1]
 
         def report(run):
-            """At each 1/reports of the budget: score, report, and stop the trial if it trails."""
+            """At each 1/(reports + 1) of the budget: score, report, checkpoint (a killed worker's trial
+            resumes from there), and stop the trial if it trails."""
             if next_report[0] > reports or run.done < next_report[0] * run.total_batches / (reports + 1):
                 return
             next_report[0] += 1
             quality = scorer(run.generate(SCORED_IMAGES))['quality']
             step = index * reports + next_report[0] - 1
             trial.report((sum(earlier_qualities) + quality) / (index + 1), step)
+            run.save_checkpoint()
             if trial.should_prune():
-                run.save_checkpoint()
                 share = (index + run.done / run.total_batches) / len(self.spec['datasets'])
                 trial.set_user_attr('pruned_at', share)  # of the trial's whole budget
                 self.save_picture(trial, dataset, run.generate(GRID_PICTURE), folder)
@@ -317,7 +320,7 @@ class Worker:
         budget = ({'max_batches': self.spec['budget_batches']} if 'budget_batches' in self.spec
                   else {'minutes': self.spec['budget_minutes']})
         run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'),
-                          after_batch=report if self.spec['prune'] else None, **budget)
+                          after_batch=report, **budget)
         try:
             with tf.Graph().as_default(), variant(self.nb, settings['network'], settings['alpha'],
                                                   settings['label_smoothing'], settings['generator_dropout'],
@@ -365,6 +368,29 @@ def suggest(trial, spec, point):
     points = grid_points(spec)
     choices = {name: list(dict.fromkeys(p[name] for p in points if name in p)) for name in swept_names(spec)}
     return {name: trial.suggest_categorical(name, choices[name]) for name in points[point]}
+
+
+def requeue_dead_local_trials(study):
+    """Without heartbeats (a journal file), a running trial whose worker was a process of this
+    machine that is gone (killed, or its machine restarted) is failed and queued again, as a
+    heartbeat would have it."""
+    if heartbeat_interval(study):
+        return
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        host, _, pid = trial.user_attrs.get('worker', '').rpartition(':')
+        if host == socket.gethostname() and pid.isdigit() and not process_alive(int(pid)):
+            study.tell(trial.number, state=TrialState.FAIL, skip_if_finished=True)
+            optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)(study, trial)
+
+
+def process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def heartbeat_interval(study):

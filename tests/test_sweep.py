@@ -105,6 +105,30 @@ def test_ctrl_c_stops_the_sweep_and_the_same_command_continues_it(data_dir, tmp_
     assert (first / 'model.ckpt-400.index').exists()
 
 
+def test_a_killed_local_worker_leaves_its_trial_to_the_next_one(data_dir, tmp_path):
+    """A journal file has no heartbeats: the next worker on the machine sees the process is gone."""
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 300\nprune = false\n'
+                                '[grid]\nbeta1 = [0.5, 0.3]\n')
+    runs = tmp_path / 'runs'
+    worker = subprocess.Popen(sweep_command(spec, data_dir, runs), stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=ROOT)
+    deadline = time.monotonic() + 240
+    while not (runs / 'sweeps' / 'grid' / 'point-000' / 'mnist' / 'progress' / '00000100.png').exists():
+        assert worker.poll() is None and time.monotonic() < deadline, 'the first trial never reached batch 100'
+        time.sleep(0.2)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    killed = load('grid', journal(runs, 'grid')).get_trials(states=(TrialState.RUNNING,))
+    assert [t.user_attrs['point'] for t in killed] == [0], 'left running, as a killed process leaves it'
+
+    done = subprocess.run(sweep_command(spec, data_dir, runs), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    study = load('grid', journal(runs, 'grid'))
+    assert study.trials[killed[0].number].state == TrialState.FAIL
+    assert sorted(t.user_attrs['point'] for t in study.get_trials(states=(TrialState.COMPLETE,))) == [0, 1]
+    assert 'Resuming from' in done.stdout, 'the retry continues from the killed run\'s checkpoint'
+
+
 def test_a_spec_with_a_mistake_is_named(tmp_path):
     cases = {
         'datasets = ["mnist"]\n[grid]\nbeta1 = [0.5]\n': 'budget_batches = N or budget_minutes = M',
