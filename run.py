@@ -202,7 +202,7 @@ def generation_progress(starts, n_images):
 def score(samples_path, dataset, data_dir):
     import numpy as np
 
-    from facegen.score import dataset_of, score_samples
+    from facegen.score import score_samples
 
     try:
         with np.load(samples_path) as samples:
@@ -211,7 +211,7 @@ def score(samples_path, dataset, data_dir):
         sys.exit(f'{samples_path} could not be read as samples ({err}): give an .npz holding `images`, uint8 '
                  'N x 28 x 28 (x 3), as train() and run.py sample write them.')
     try:
-        print(score_samples(images, dataset or dataset_of(images), data_dir))
+        print(score_samples(images, dataset, data_dir))
     except ValueError as err:
         sys.exit(str(err))
 

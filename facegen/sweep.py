@@ -170,9 +170,18 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
     # heartbeats and their retry are marked experimental since Optuna 2.8, and are what multi-machine sweeps need
     warnings.filterwarnings('ignore', category=optuna.exceptions.ExperimentalWarning)
     if storage_url:
-        storage = optuna.storages.RDBStorage(
-            storage_url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
-            heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+        import sqlalchemy
+        try:
+            storage = optuna.storages.RDBStorage(
+                storage_url, heartbeat_interval=heartbeat, grace_period=2 * heartbeat,
+                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES))
+        except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as err:
+            shown = sqlalchemy.engine.make_url(storage_url).render_as_string(hide_password=True) \
+                if '://' in storage_url else storage_url
+            reason = str(getattr(err, 'orig', None) or err).strip().splitlines()[0]
+            raise SpecError(f'The study\'s database {shown} could not be opened ({reason}). Check that the server '
+                            'runs and that this machine may reach it, and the URL: '
+                            'postgresql://USER:PASSWORD@HOST:PORT/DATABASE.') from None
     else:
         os.makedirs(sweep_dir, exist_ok=True)
         storage = optuna.storages.JournalStorage(

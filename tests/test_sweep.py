@@ -143,6 +143,19 @@ def test_a_spec_with_a_mistake_is_named(tmp_path):
             read_spec(write_spec(tmp_path, text, 'bad'))
 
 
+def test_a_database_that_cannot_be_reached_is_named_without_its_password(data_dir, tmp_path):
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]  # nothing listens there once the socket is closed
+    spec = write_spec(tmp_path, 'budget_batches = 5\n[grid]\nbeta1 = [0.5]\n')
+    failed = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs', '--storage',
+                                          f'postgresql://me:secret@127.0.0.1:{port}/sweeps'),
+                            capture_output=True, text=True, cwd=ROOT)
+    assert failed.returncode != 0
+    assert f"database postgresql://me:***@127.0.0.1:{port}/sweeps could not be opened" in failed.stderr
+    assert 'secret' not in failed.stderr and 'Traceback' not in failed.stderr
+
+
 def test_the_2017_table_reads_as_39_points():
     spec = read_spec(os.path.join(ROOT, 'sweeps', 'student_2017.toml'))
     assert spec['mode'] == 'points' and len(spec['points']) == 39
