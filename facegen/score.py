@@ -215,15 +215,14 @@ class Scorer:
         self.network = DigitNetwork(data_dir) if self.dataset == 'mnist' else FaceNetwork(data_dir)
         self._real = self.network(self.network.reference_images[:SCORED_IMAGES * 4])[1]
         self._coverage_real = self._real[:SCORED_IMAGES]
-        self._noise_fd = None
-        self.references = {}
         held_out = self.network.held_out
         noise = np.random.default_rng(0).integers(0, IMAGE_MAX_VALUE + 1, held_out.shape, dtype=np.uint8)
         mean = np.repeat(np.round(held_out.mean(0, keepdims=True)).astype(np.uint8), len(held_out), axis=0)
-        real = self._figures(held_out)
-        self._noise_fd, self._real_fd = self._figures(noise)['fd'], real['fd']
-        for name, images in (('real', held_out), ('noise', noise), ('mean image', mean)):
-            self.references[name] = self._with_quality(self._figures(images))
+        figures = {name: self._figures(images) for name, images in (('real', held_out), ('noise', noise),
+                                                                     ('mean image', mean))}
+        # quality's two ends, which _with_quality reads
+        self._noise_fd, self._real_fd = figures['noise']['fd'], figures['real']['fd']
+        self.references = {name: self._with_quality(values) for name, values in figures.items()}
 
     def _figures(self, images):
         probabilities, features = self.network(images)
