@@ -28,7 +28,8 @@ def rows(study):
 def describe(trial):
     if trial.state == TrialState.PRUNED:
         then = trial.intermediate_values.get(trial.last_step)
-        return f'pruned at {trial.user_attrs.get("pruned_at", 0):.0%}' + (f', quality {then:.3f} then' if then else '')
+        when = f'pruned at {trial.user_attrs.get("pruned_at", 0):.0%}'
+        return when if then is None else f'{when}, quality {then:.3f} then'
     diverged = [key.split('_', 1)[1] for key in trial.user_attrs if key.startswith('diverged_')]
     return f'diverged on {", ".join(diverged)}' if diverged else ''
 
