@@ -232,8 +232,9 @@ def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only):
     page = results.write(study, sweep_dir)
     best = results.rows(study)
     if best and best[0].value is not None:
-        print(f'Best: point {best[0].user_attrs.get("point")} ({", ".join(f"{k}={v}" for k, v in best[0].params.items())}), '
-              f'quality {best[0].value:.3f}')
+        settings = ", ".join(f"{k}={v}" for k, v in best[0].params.items()) or "the notebook's settings"
+        print(f'Best: point {best[0].point} ({settings}), quality {best[0].value:.3f}'
+              + (f' (the median of {len(best[0].complete)} seeds)' if len(best[0].trials) > 1 else ''))
     print(f'Results: {page} (and results.md beside it)')
 
 

@@ -1,37 +1,69 @@
 """A sweep's results page, drawn from its study alone: results.md and results.html, one row per
-point (hyperparameters, score, time, a digit grid and a face grid), best first and marked, and
-scores.png, the quality against each swept hyperparameter."""
+point (hyperparameters, score and its spread over seeds, time, a digit grid and a face grid), best
+first and marked, and scores.png, the quality against each swept hyperparameter."""
 import base64
 import html
 import os
 
 import matplotlib
+import numpy as np
 from optuna.trial import TrialState
 
-from .sweep import time_saved_by_pruning
+from .sweep import time_saved_by_pruning, trial_key
 
 matplotlib.use('Agg')  # written to a file, whatever backend the caller has
 from matplotlib import pyplot  # noqa: E402
 
 BEST = '★'
+NOTEBOOKS = '-'  # a point that leaves a setting out trains with the notebook's own value
+
+
+class Row:
+    """A point of the sweep: its newest finished trial for each seed (a retried trial's earlier tries
+    are left out), scored by the median over the seeds that ran to the end."""
+
+    def __init__(self, point, trials):
+        self.point, self.trials = point, trials
+        self.complete = [t for t in trials if t.state == TrialState.COMPLETE]
+        values = sorted(t.value for t in self.complete)
+        self.value = float(np.median(values)) if values else None
+        self.spread = (values[0], values[-1]) if values else None
+        # the pictures and per-dataset figures shown are those of the seed nearest the median
+        self.shown = min(self.complete, key=lambda t: abs(t.value - self.value)) if values else trials[-1]
+        self.params = self.shown.params
+
+    def figure(self, name):
+        """The median over the complete seeds of a figure the trials keep (a dataset's quality)."""
+        values = [t.user_attrs[name] for t in self.complete if t.user_attrs.get(name) is not None]
+        return float(np.median(values)) if values else self.shown.user_attrs.get(name)
 
 
 def rows(study):
-    """One row per point: its newest finished trial (a retried point's earlier tries are not rows)."""
+    """One Row per point, best first; points with no seed run to the end come last."""
     newest = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
-        newest[trial.user_attrs.get('point', trial.number)] = trial
-    finished = sorted(newest.values(), key=lambda t: (t.state != TrialState.COMPLETE, -(t.value or 0)))
-    return finished
+        newest[trial_key(trial)] = trial
+    points = {}
+    for (point, _), trial in sorted(newest.items()):
+        points.setdefault(point, []).append(trial)
+    return sorted((Row(point, trials) for point, trials in points.items()),
+                  key=lambda row: (row.value is None, -(row.value or 0)))
 
 
-def describe(trial):
-    if trial.state == TrialState.PRUNED:
+def describe(row):
+    if not row.complete:
+        trial = row.trials[-1]
         then = trial.intermediate_values.get(trial.last_step)
         when = f'pruned at {trial.user_attrs.get("pruned_at", 0):.0%}'
         return when if then is None else f'{when}, quality {then:.3f} then'
-    diverged = [key.split('_', 1)[1] for key in trial.user_attrs if key.startswith('diverged_')]
-    return f'diverged on {", ".join(diverged)}' if diverged else ''
+    notes = []
+    pruned = len(row.trials) - len(row.complete)
+    if pruned:
+        notes.append(f'{pruned} of {len(row.trials)} seeds pruned')
+    diverged = sorted({key.split('_', 1)[1] for t in row.complete for key in t.user_attrs if key.startswith('diverged_')})
+    if diverged:
+        notes.append(f'diverged on {", ".join(diverged)}')
+    return '; '.join(notes)
 
 
 def write(study, folder):
@@ -39,36 +71,44 @@ def write(study, folder):
     os.makedirs(folder, exist_ok=True)
     datasets, swept = study.user_attrs.get('datasets', []), study.user_attrs.get('swept', [])
     finished = rows(study)
+    several_seeds = any(len(row.trials) > 1 for row in finished)
     pictures = os.path.join(folder, 'pictures')
     os.makedirs(pictures, exist_ok=True)
     table = []
-    for rank, trial in enumerate(finished):
-        point = trial.user_attrs.get('point', trial.number)
-        cells = {'': BEST if rank == 0 and trial.state == TrialState.COMPLETE else '', 'point': str(point)}
-        cells.update({name: f'{trial.params[name]:g}' if isinstance(trial.params.get(name), float)
-                      else str(trial.params.get(name, '')) for name in swept})
-        cells['quality'] = f'{trial.value:.3f}' if trial.state == TrialState.COMPLETE else ''
+    for rank, row in enumerate(finished):
+        cells = {'': BEST if rank == 0 and row.value is not None else '', 'point': str(row.point)}
+        cells.update({name: f'{row.params[name]:g}' if isinstance(row.params.get(name), float)
+                      else str(row.params.get(name, NOTEBOOKS)) for name in swept})
+        cells['quality'] = '' if row.value is None else f'{row.value:.3f}'
+        if several_seeds:
+            cells['seeds: lowest-highest'] = '' if row.spread is None else \
+                f'{len(row.complete)}: {row.spread[0]:.3f}-{row.spread[1]:.3f}'
         for dataset in datasets:
-            quality = trial.user_attrs.get(f'{dataset}_quality')
+            quality = row.figure(f'{dataset}_quality')
             cells[f'{dataset} quality'] = '' if quality is None else f'{quality:.3f}'
-        cells['minutes'] = f'{trial.user_attrs.get("seconds", 0) / 60:.1f}'
-        cells['note'] = describe(trial)
+        cells['minutes'] = f'{np.median([t.user_attrs.get("seconds", 0) for t in row.trials]) / 60:.1f}'
+        cells['note'] = describe(row)
         for dataset in datasets:
-            encoded = trial.user_attrs.get(f'{dataset}_picture')
-            path = os.path.join('pictures', f'point-{point:03d}-{dataset}.png')
+            encoded = row.shown.user_attrs.get(f'{dataset}_picture')
+            path = os.path.join('pictures', f'point-{row.point:03d}-{dataset}.png')
             if encoded:
                 with open(os.path.join(folder, path), 'wb') as f:
                     f.write(base64.b64decode(encoded))
             cells[dataset] = path if encoded else ''
         table.append(cells)
     ran, would_have = time_saved_by_pruning(study.get_trials(deepcopy=False))
-    summary = [f'{len(finished)} points finished of the study {study.study_name!r}, best first; quality: 0 is '
-               'noise, 1 real images (facegen/score.py), averaged over ' + ', '.join(datasets) + '.']
+    median_of = ' (the median over its seeds)' if several_seeds else ''
+    summary = [f'{len(finished)} points finished of the study {study.study_name!r}, best first; quality{median_of}: '
+               '0 is noise, 1 real images (facegen/score.py), averaged over ' + ', '.join(datasets) + '.']
+    if any(NOTEBOOKS in (cells[name] for name in swept) for cells in table):
+        summary.append(f'{NOTEBOOKS}: the notebook\'s own value.')
+    if several_seeds:
+        summary.append('The pictures are those of the seed nearest the median.')
     if would_have:
-        summary.append(f'Pruning stopped {sum(t.state == TrialState.PRUNED for t in finished)} trials after '
-                       f'{ran / 60:.1f} minutes that would have taken about {would_have / 60:.1f}: it saved '
-                       f'{(would_have - ran) / 60:.1f} minutes.')
-    plot_scores(finished, swept, os.path.join(folder, 'scores.png'))
+        pruned = sum(t.state == TrialState.PRUNED for row in finished for t in row.trials)
+        summary.append(f'Pruning stopped {pruned} trials after {ran / 60:.1f} minutes that would have taken about '
+                       f'{would_have / 60:.1f}: it saved {(would_have - ran) / 60:.1f} minutes.')
+    plot_scores([t for row in finished for t in row.complete], swept, os.path.join(folder, 'scores.png'))
     write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'))
     return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'))
 
@@ -106,8 +146,8 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:center}} img{{image-rend
     return path
 
 
-def plot_scores(finished, swept, path):
-    complete = [t for t in finished if t.state == TrialState.COMPLETE]
+def plot_scores(complete, swept, path):
+    """Each trial run to the end is a dot: a point's seeds make a column of dots."""
     figure, axes = pyplot.subplots(1, max(len(swept), 1), figsize=(3.2 * max(len(swept), 1), 3), squeeze=False)
     for axis, name in zip(axes[0], swept):
         values = [t.params.get(name) for t in complete]

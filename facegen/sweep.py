@@ -6,9 +6,12 @@
 A SPEC (TOML) names the datasets each trial trains, its budget, what is swept and what is fixed:
 
     datasets = ["mnist", "celeba"]     # each trial trains each, in turn, and is scored on each
-    budget_batches = 300               # per dataset per trial (or budget_minutes = 1.5)
+    budget_batches = 300               # per dataset per trial (or budget_minutes = 1.5), or one for each:
+                                       #   budget_batches = {mnist = 2500, celeba = 1500}
     reports = 4                        # scored (and checkpointed) this often while it trains, for pruning
     prune = true                       # stop a trial whose score trails the median of the others
+    seeds = 3                          # train each point this often, seeds 0, 1, 2 (default 1): GAN
+                                       #   scores move a lot from run to run; the page shows the median
     [grid]                             # every combination; or [[points]] tables, or points_csv = "FILE";
     learning_rate = [0.0002, 0.0005]   #   or [search] with {low=, high=, log=} ranges and `trials = N`
     beta1 = [0.3, 0.5]
@@ -96,12 +99,16 @@ def read_spec(path):
     spec.setdefault('reports', 4)
     spec.setdefault('prune', True)
     spec.setdefault('fixed', {})
+    spec.setdefault('seeds', 1)
     unknown_datasets = [d for d in spec['datasets'] if d not in DATASETS]
     if unknown_datasets or not spec['datasets']:
         raise SpecError(f'{path}: datasets = {spec["datasets"]!r}: list one or more of {sorted(DATASETS)}.')
     if ('budget_batches' in spec) == ('budget_minutes' in spec):
         raise SpecError(f'{path}: give a trial its budget per dataset: budget_batches = N or budget_minutes = M '
                         '(one of the two).')
+    budget = spec.get('budget_batches', spec.get('budget_minutes'))
+    if isinstance(budget, dict) and sorted(budget) != sorted(spec['datasets']):
+        raise SpecError(f'{path}: a budget for each dataset names each of {spec["datasets"]}: it names {sorted(budget)}.')
     if 'points_csv' in spec:
         spec['points'] = read_points_csv(os.path.join(os.path.dirname(path), spec.pop('points_csv')))
     modes = [mode for mode in ('grid', 'points', 'search') if mode in spec]
@@ -111,6 +118,9 @@ def read_spec(path):
     spec['mode'] = modes[0]
     if spec['mode'] == 'search' and not isinstance(spec.get('trials'), int):
         raise SpecError(f'{path}: a [search] needs trials = N, the number of trials to run.')
+    if not (isinstance(spec['seeds'], int) and spec['seeds'] >= 1) or (spec['mode'] == 'search' and spec['seeds'] > 1):
+        raise SpecError(f'{path}: seeds = {spec["seeds"]!r}: give a whole number of at least 1, the times each point '
+                        'of a [grid] or a list of points is trained (a [search] draws new points instead).')
     swept = swept_names(spec)
     for name in list(swept) + list(spec['fixed']):
         if name not in HYPERPARAMETERS:
@@ -202,7 +212,8 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
         return study
     if spec['mode'] != 'search':
         for point_number, point in enumerate(grid_points(spec)):
-            study.enqueue_trial(point, user_attrs={'point': point_number})
+            for seed in range(spec['seeds']):
+                study.enqueue_trial(point, user_attrs={'point': point_number, 'seed': seed})
     study.set_user_attr('spec', spec_fingerprint(spec))
     study.set_user_attr('datasets', spec['datasets'])
     study.set_user_attr('swept', swept_names(spec))
@@ -220,7 +231,12 @@ def wait_for_queue(study, seconds=120):
 
 
 def planned_trials(spec):
-    return spec['trials'] if spec['mode'] == 'search' else len(grid_points(spec))
+    return spec['trials'] if spec['mode'] == 'search' else len(grid_points(spec)) * spec['seeds']
+
+
+def trial_key(trial):
+    """(point, seed): what a trial trains; a retried trial has the key of the one it retries."""
+    return trial.user_attrs.get('point', trial.number), trial.user_attrs.get('seed', 0)
 
 
 # ------------------------------------------------------------------ a worker
@@ -231,7 +247,7 @@ class Worker:
     def __init__(self, spec, study, sweep_dir, data_dir):
         self.spec, self.study, self.sweep_dir, self.data_dir = spec, study, sweep_dir, data_dir
         self.nb = load_notebook_functions()
-        self.scorers, self.datasets = {}, {}
+        self.scorers, self.fetched = {}, set()
         self.name = f'{socket.gethostname()}:{os.getpid()}'
 
     def run(self):
@@ -244,7 +260,7 @@ class Worker:
                 fail_stale_trials(self.study)  # PostgreSQL: a dead worker's trial goes back in the queue
                 requeue_dead_local_trials(self.study)  # a journal file has no heartbeats
                 trials = self.study.get_trials(deepcopy=False)
-                done = {t.user_attrs.get('point') for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)}
+                done = {trial_key(t) for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)}
                 self.bar.n = len(done)
                 self.bar.refresh()
                 waiting = any(t.state == TrialState.WAITING for t in trials)
@@ -270,19 +286,20 @@ class Worker:
                 raise QueueWasEmpty
             point = trial.number
             trial.set_user_attr('point', point)
+        seed = trial.user_attrs.get('seed', 0)
         params = suggest(trial, self.spec, point)
         label = ', '.join(f'{k}={v}' for k, v in params.items())
-        self.bar.write(f'Trial {trial.number} (point {point}): {label}')
+        self.bar.write(f'Trial {trial.number} (point {point}{f", seed {seed}" if self.spec["seeds"] > 1 else ""}): {label}')
         started, qualities = time.perf_counter(), []
         try:
             for index, dataset in enumerate(self.spec['datasets']):
-                qualities.append(self.train_one(trial, point, index, dataset, params, qualities))
+                qualities.append(self.train_one(trial, point, seed, index, dataset, params, qualities))
         except optuna.TrialPruned:
             trial.set_user_attr('seconds', time.perf_counter() - started)
             self.bar.write(f'Trial {trial.number} pruned: its score trailed the median of the others.')
             raise
         except KeyboardInterrupt:
-            self.study.enqueue_trial(params, user_attrs={'point': point})  # the same command continues it
+            self.study.enqueue_trial(params, user_attrs={'point': point, 'seed': seed})  # the same command continues it
             raise
         value = float(np.mean(qualities))
         trial.set_user_attr('seconds', time.perf_counter() - started)
@@ -295,18 +312,20 @@ class Worker:
             self.scorers[dataset] = Scorer(dataset, self.data_dir)
         return self.scorers[dataset]
 
-    def dataset(self, name):
-        """The dataset, fetched and decoded once per worker (offline: the bundled stand-in, as in the notebook)."""
-        if name not in self.datasets:
+    def dataset(self, name, seed):
+        """The dataset, shuffled by seed (fetched once per worker; offline: the bundled stand-in, as in
+        the notebook; its decoded cache makes each later load quick)."""
+        if name not in self.fetched:
             download_extract(name, self.data_dir)
-            self.datasets[name] = Dataset(name, data_dir=self.data_dir)
-        return self.datasets[name]
+            self.fetched.add(name)
+        return Dataset(name, data_dir=self.data_dir, seed=seed)
 
-    def train_one(self, trial, point, index, dataset, params, earlier_qualities):
+    def train_one(self, trial, point, seed, index, dataset, params, earlier_qualities):
         """Train one dataset for the trial's budget in its own run folder; returns its quality."""
         settings = settings_for(dataset, params, self.spec)
-        folder = os.path.join(self.sweep_dir, f'point-{point:03d}', dataset)
-        data = self.dataset(dataset)
+        seed_folder = f'seed-{seed}' if self.spec['seeds'] > 1 else ''
+        folder = os.path.join(self.sweep_dir, f'point-{point:03d}', seed_folder, dataset)
+        data = self.dataset(dataset, seed)
         scorer, reports = self.scorer(dataset), self.spec['reports']
         next_report = [1]
 
@@ -326,14 +345,17 @@ class Worker:
                 self.save_picture(trial, dataset, run.generate(GRID_PICTURE), folder)
                 raise optuna.TrialPruned()
 
-        budget = ({'max_batches': self.spec['budget_batches']} if 'budget_batches' in self.spec
-                  else {'minutes': self.spec['budget_minutes']})
+        kind, amount = (('max_batches', self.spec['budget_batches']) if 'budget_batches' in self.spec
+                        else ('minutes', self.spec['budget_minutes']))
+        budget = {kind: amount[dataset] if isinstance(amount, dict) else amount}
         run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'),
                           after_batch=report, **budget)
         try:
             with tf.Graph().as_default(), variant(self.nb, settings['network'], settings['alpha'],
                                                   settings['label_smoothing'], settings['generator_dropout'],
                                                   settings['discriminator_dropout']):
+                tf.set_random_seed(seed)  # the weights' draws; train() draws its z with NumPy
+                np.random.seed(seed)
                 self.nb['train'](10 ** 6, *(settings[name] for name in TRAIN_SETTINGS), data.get_batches,
                                  data.shape, data.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
         except FloatingPointError as err:

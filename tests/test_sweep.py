@@ -79,6 +79,28 @@ def test_a_grid_runs_each_point_once_and_writes_its_results_page(data_dir, tmp_p
         'a finished sweep run again trains nothing'
 
 
+def test_each_point_is_trained_with_each_seed_and_scored_by_their_median(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 20\nprune = false\nseeds = 2\n'
+                                '[[points]]\n[[points]]\nlearning_rate = 0.002\n[[points]]\n', name='seeds')
+    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    complete = load('seeds', journal(tmp_path / 'runs', 'seeds')).get_trials(states=(TrialState.COMPLETE,))
+    by_key = {(t.user_attrs['point'], t.user_attrs['seed']): t.value for t in complete}
+    assert sorted(by_key) == [(p, s) for p in range(3) for s in range(2)] and len(complete) == 6
+    assert by_key[0, 0] == by_key[2, 0] and by_key[0, 1] == by_key[2, 1], 'a seed trains the same run again'
+    assert by_key[0, 0] != by_key[0, 1], 'two seeds are two different runs'
+    folder = tmp_path / 'runs' / 'sweeps' / 'seeds'
+    assert all((folder / f'point-{p:03d}' / f'seed-{s}' / 'mnist' / 'samples.png').exists() for p, s in by_key)
+    rows = table_rows(folder / 'results.md')
+    assert len(rows) == 3, 'one row per point, not per seed'
+    for row in rows:
+        cells = row.split(' | ')
+        point, quality, spread = int(cells[1]), float(cells[3]), cells[4]
+        low, high = sorted([by_key[point, 0], by_key[point, 1]])
+        assert abs(quality - (low + high) / 2) < 1e-3 and spread == f'2: {low:.3f}-{high:.3f}'
+    assert '| - |' in rows[0] + rows[1] + rows[2], "a point that leaves learning_rate out shows the notebook's"
+
+
 def test_ctrl_c_stops_the_sweep_and_the_same_command_continues_it(data_dir, tmp_path):
     spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 400\nprune = false\n'
                                 '[grid]\nbeta1 = [0.5, 0.3]\n')
@@ -137,6 +159,9 @@ def test_a_spec_with_a_mistake_is_named(tmp_path):
         'budget_batches = 5\n': 'say what to sweep',
         'budget_batches = 5\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': 'trials = N',
         'budget_batches = [': 'could not be read',
+        'budget_batches = 5\nseeds = 0\n[grid]\nbeta1 = [0.5]\n': 'seeds = 0',
+        'budget_batches = 5\nseeds = 2\ntrials = 3\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': 'draws new points',
+        'datasets = ["mnist", "celeba"]\nbudget_batches = {mnist = 5}\n[grid]\nbeta1 = [0.5]\n': 'names each of',
     }
     for text, message in cases.items():
         with pytest.raises(SpecError, match=message.replace('[', r'\[')):
