@@ -13,9 +13,10 @@
                                         draw N images from the newest checkpoint in RUN_DIR (its
                                         meta graph alone, no notebook): DIR/samples.png, a grid,
                                         and DIR/samples.npz, uint8 N x 28 x 28 x C
-    python3 run.py score SAMPLES.npz [--dataset mnist|celeba] [--data DIR]
+    python3 run.py score SAMPLES.npz [--dataset mnist|celeba] [--data DIR] [--fid]
                                         the quality score of generated images (facegen/score.py),
-                                        with real images, noise and a mean image scored beside them
+                                        with real images, noise and a mean image scored beside them;
+                                        --fid: the standard FID too, its weights fetched once
     python3 run.py sweep SPEC [--storage postgresql://...]
                                         train and score a grid or search of hyperparameters (Optuna;
                                         facegen/sweep.py says how to write SPEC); results page in
@@ -199,9 +200,11 @@ def generation_progress(starts, n_images):
     return progress(starts, desc='Generating', unit='batch', disable=n_images <= SAMPLE_BATCH)
 
 
-def score(samples_path, dataset, data_dir):
+def score(samples_path, dataset, data_dir, fetch_fid):
     import numpy as np
 
+    from facegen import inception
+    from facegen.download import DownloadError, Offline
     from facegen.score import score_samples
 
     try:
@@ -210,8 +213,18 @@ def score(samples_path, dataset, data_dir):
     except (OSError, ValueError, KeyError) as err:
         sys.exit(f'{samples_path} could not be read as samples ({err}): give an .npz holding `images`, uint8 '
                  'N x 28 x 28 (x 3), as train() and run.py sample write them.')
+    weights = None
     try:
-        print(score_samples(images, dataset, data_dir))
+        weights = inception.weights_path(data_dir)
+        if fetch_fid and not weights:
+            weights = inception.fetch_weights(data_dir)
+    except Offline:
+        print('fid (Inception): skipped, its weights could not be fetched (no network).')
+        weights = False
+    except (DownloadError, inception.WeightsError) as err:
+        sys.exit(str(err))
+    try:
+        print(score_samples(images, dataset, data_dir, fid=weights))
     except ValueError as err:
         sys.exit(str(err))
 
@@ -274,6 +287,8 @@ def main():
     rate.add_argument('--data', default=os.path.join(ROOT, 'data'),
                       help='the datasets\' folder: CelebA for the face references, the digit classifier\'s cache '
                            '(default: data/)')
+    rate.add_argument('--fid', action='store_true', help='the standard FID too: fetch FID\'s Inception weights into '
+                      'DATA/inception/ when they are not there (95 MB, once, checksum-verified)')
     tune = commands.add_parser('sweep', help='train and score a grid or search of hyperparameters (Optuna)')
     tune.add_argument('spec', help='a sweep spec (TOML), such as sweeps/example.toml')
     tune.add_argument('--storage', help='a database URL shared by workers on several machines, such as '
@@ -307,7 +322,7 @@ def main():
     elif args.command == 'sample':
         sample(args.run_dir, args.n, args.out)
     elif args.command == 'score':
-        score(args.samples, args.dataset, args.data)
+        score(args.samples, args.dataset, args.data, args.fid)
     elif args.command == 'sweep':
         sweep(args.spec, args.storage, args.data, args.runs, args.heartbeat, args.results_only)
 

@@ -17,12 +17,18 @@ these networks' features). `quality` puts fd on one scale: 0 for uniform noise, 
 (log fd, between the two references), the figure a sweep ranks runs by.
 
 The reference columns are measured the same way on real images that the statistics did not come
-from, on uniform noise, and on the real images' mean repeated (what a collapsed generator draws)."""
+from, on uniform noise, and on the real images' mean repeated (what a collapsed generator draws).
+
+Where FID's own Inception weights are at hand (facegen/inception.py), `fid` is the standard FID too,
+on the same images; otherwise the table ends with one line saying that it was skipped."""
+import hashlib
 import math
+import os
 import warnings
 
 import numpy as np
 
+from . import inception
 from .config import CHANNELS, IMAGE_MAX_VALUE, IMAGE_SIZE, dataset_spec
 from .env import import_tensorflow
 
@@ -33,7 +39,7 @@ COVERAGE_NEIGHBOURS = 5    # k of the coverage figure, as in its paper
 DIGIT_HIDDEN = (256, 128)  # the digit classifier's layers; the last one's activations are its features
 CLASSIFIER_FORMAT = 1      # bump when the classifier's training changes: its cache file is named by it
 BETTER = {'quality': 'higher', 'recognizable': 'higher', 'classes': 'higher', 'faceness': 'higher',
-          'coverage': 'higher', 'fd': 'lower'}
+          'coverage': 'higher', 'fd': 'lower', 'fid': 'lower'}
 
 
 # ------------------------------------------------------------------ figures on any features
@@ -183,9 +189,10 @@ class Score(dict):
     """figure -> value for one set of samples; .references holds the same figures for the
     reference sets ('real', 'noise', 'mean image'), .table() shows them side by side."""
 
-    def __init__(self, dataset, count, figures, references, reference_count):
+    def __init__(self, dataset, count, figures, references, reference_count, notes=()):
         super().__init__(figures)
         self.dataset, self.count, self.references, self.reference_count = dataset, count, references, reference_count
+        self.notes = list(notes)
 
     @property
     def quality(self):
@@ -198,7 +205,7 @@ class Score(dict):
         for figure, value in self.items():
             values = [value] + [self.references[name][figure] for name in self.references]
             rows.append(f'{figure + " (" + BETTER[figure] + ")":22}' + ''.join(f'{v:12.3f}' for v in values))
-        return '\n'.join(rows)
+        return '\n'.join(rows + self.notes)
 
     def __str__(self):
         return self.table()
@@ -209,7 +216,9 @@ class Scorer:
     sweep scores each trial several times). data_dir holds the dataset (faces) or is where the
     digit classifier is cached."""
 
-    def __init__(self, dataset, data_dir='data'):
+    def __init__(self, dataset, data_dir='data', fid=None):
+        """fid: the standard FID's weights file; None: those in data_dir or FACEGEN_INCEPTION when
+        there are any (else the table says it was skipped); False: none (a sweep's trials)."""
         self.dataset = dataset_spec(dataset).name
         self.channels = CHANNELS[dataset_spec(dataset).image_mode]
         self.network = DigitNetwork(data_dir) if self.dataset == 'mnist' else FaceNetwork(data_dir)
@@ -223,6 +232,40 @@ class Scorer:
         # quality's two ends, which _with_quality reads
         self._noise_fd, self._real_fd = figures['noise']['fd'], figures['real']['fd']
         self.references = {name: self._with_quality(values) for name, values in figures.items()}
+        self.inception, self.notes = None, []
+        weights = inception.weights_path(data_dir) if fid is None else fid
+        if weights:
+            self._start_inception(weights, data_dir, {'real': held_out, 'noise': noise, 'mean image': mean})
+        elif fid is None:
+            self.notes.append(inception.skipped_line())
+
+    def _start_inception(self, weights, data_dir, reference_sets):
+        """The standard FID's network and its reference features, cached in data_dir (computing them
+        takes minutes on a CPU): named for the weights and the images, so nothing stale is read."""
+        self.inception = inception.InceptionNetwork(weights)
+        sets = {'statistics': self.network.reference_images[:SCORED_IMAGES], **reference_sets}
+        key = hashlib.sha1((os.path.basename(weights) if isinstance(weights, str) else 'given').encode())
+        for name in sets:
+            key.update(name.encode() + np.ascontiguousarray(sets[name]).tobytes())
+        path = os.path.join(data_dir, f'.inception-features-{self.dataset}-{key.hexdigest()[:16]}.npz')
+        try:
+            with np.load(path) as cached:
+                features = {name: cached[name] for name in sets}
+        except (OSError, KeyError, ValueError, EOFError):
+            print(f'Computing the standard FID\'s reference features ({sum(map(len, sets.values())):,} images, '
+                  'once; then cached) ...')
+            features = {name: self._inception_features(images) for name, images in sets.items()}
+            os.makedirs(data_dir, exist_ok=True)
+            np.savez(path + '.partial.npz', **features)
+            os.replace(path + '.partial.npz', path)  # whole or not at all
+        self._inception_real = features.pop('statistics')
+        for name, values in features.items():
+            self.references[name]['fid'] = frechet_distance(values, self._inception_real)
+
+    def _inception_features(self, images):
+        if (images == images[:1]).all():  # the mean image, repeated: one run of the network is enough
+            return np.repeat(self.inception(images[:1]), len(images), axis=0)
+        return self.inception(images)
 
     def _figures(self, images):
         probabilities, features = self.network(images)
@@ -236,8 +279,10 @@ class Scorer:
 
     def __call__(self, images):
         images = self.check(images)
-        return Score(self.dataset, len(images), self._with_quality(self._figures(images)), self.references,
-                     len(self.network.held_out))
+        figures = self._with_quality(self._figures(images))
+        if self.inception:
+            figures['fid'] = frechet_distance(self.inception(images), self._inception_real)
+        return Score(self.dataset, len(images), figures, self.references, len(self.network.held_out), self.notes)
 
     def check(self, images):
         images = np.asarray(images)
@@ -253,8 +298,9 @@ class Scorer:
         return (images[..., 0] if self.channels == 1 else images)[:SCORED_IMAGES]
 
     def close(self):
-        if hasattr(self.network, 'close'):
-            self.network.close()
+        for network in (self.network, self.inception):
+            if hasattr(network, 'close'):
+                network.close()
 
     def __enter__(self):
         return self
@@ -263,9 +309,10 @@ class Scorer:
         self.close()
 
 
-def score_samples(images, dataset=None, data_dir='data'):
-    """Score uint8 samples (N x 28 x 28 digits, N x 28 x 28 x 3 faces) once, with the references."""
-    with Scorer(dataset or dataset_of(images), data_dir) as scorer:
+def score_samples(images, dataset=None, data_dir='data', fid=None):
+    """Score uint8 samples (N x 28 x 28 digits, N x 28 x 28 x 3 faces) once, with the references;
+    fid as Scorer's."""
+    with Scorer(dataset or dataset_of(images), data_dir, fid) as scorer:
         return scorer(images)
 
 

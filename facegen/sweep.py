@@ -309,7 +309,7 @@ class Worker:
 
     def scorer(self, dataset):
         if dataset not in self.scorers:
-            self.scorers[dataset] = Scorer(dataset, self.data_dir)
+            self.scorers[dataset] = Scorer(dataset, self.data_dir, fid=False)  # minutes a score on a CPU
         return self.scorers[dataset]
 
     def dataset(self, name, seed):
