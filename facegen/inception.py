@@ -123,8 +123,8 @@ class _StateDictUnpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         kind, dtype, key = pid[:3]  # ('storage', its type, its key, location, size[, view])
-        if kind != 'storage':
-            raise pickle.UnpicklingError(f'unknown persistent id {kind!r}')
+        if kind != 'storage' or (len(pid) > 5 and pid[5] is not None):  # views: PyTorch before 1.0
+            raise pickle.UnpicklingError(f'unknown persistent id {pid[:1] + pid[2:]!r}')
         return self.storage_of(str(key), dtype)
 
 
@@ -153,6 +153,8 @@ def read_state_dict(path):
                     storage = storages[str(key)]
                     count, = struct.unpack('<q', f.read(8))
                     storage.data = np.frombuffer(f.read(count * storage.dtype.itemsize), storage.dtype)
+        if not isinstance(state, dict):
+            raise ValueError(f'it holds a {type(state).__name__}, not a dict of tensors')
     except (OSError, EOFError, StopIteration, KeyError, ValueError, struct.error, pickle.UnpicklingError,
             zipfile.BadZipFile) as err:
         raise WeightsError(f'{path} could not be read as a PyTorch state dict ({type(err).__name__}: {err}).') from None
