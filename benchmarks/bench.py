@@ -6,7 +6,8 @@
                                                  gradients, where the step's time goes op by op,
                                                  this CPU's FMA peak
     python3 run.py bench --quality mnist -m 5    train the notebook's train() for 5 minutes, write
-                                                 2,000 samples, score them with --judge if given
+                                                 2,000 samples, print their score (facegen/score.py)
+                                                 and --judge's, if given
 
 The step and the loop are the notebook's own (model_inputs, model_loss, model_opt and train(),
 loaded by facegen.notebook), and so are its hyperparameters, read from its training cells. The other
@@ -481,15 +482,17 @@ def quality(args):
         else:
             data_dir = os.path.join(ROOT, 'data')
             helper.download_extract(name, data_dir)  # as the notebook does: offline, the bundled stand-in
-        dataset = helper.Dataset(name, data_dir=data_dir)  # decoded into memory: the folder isn't needed after
-    run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
-    start = time.perf_counter()
-    with tf.Graph().as_default():
-        nb['train'](10 ** 6, batch_size, hyper['z_dim'], learning_rate, hyper['beta1'], dataset.get_batches,
-                    dataset.shape, dataset.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
-    print(f'{name}: {run.done} batches of {batch_size} ({run.done * batch_size / dataset.shape[0]:.1f} epochs of '
-          f'{dataset.shape[0]:,} images) in {(time.perf_counter() - start) / 60:.1f} min; 2,000 inference-mode '
-          f'samples in {out}')
+        dataset = helper.Dataset(name, data_dir=data_dir)
+        run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
+        start = time.perf_counter()
+        with tf.Graph().as_default():
+            nb['train'](10 ** 6, batch_size, hyper['z_dim'], learning_rate, hyper['beta1'], dataset.get_batches,
+                        dataset.shape, dataset.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
+        print(f'{name}: {run.done} batches of {batch_size} ({run.done * batch_size / dataset.shape[0]:.1f} epochs of '
+              f'{dataset.shape[0]:,} images) in {(time.perf_counter() - start) / 60:.1f} min; 2,000 inference-mode '
+              f'samples in {out}')
+        with np.load(out) as samples:  # the project's own score; the face references need the data folder
+            print(helper.score_samples(samples['images'], name, data_dir))
     print(f'judge: {judge(args, name, out)}')
 
 

@@ -1,10 +1,11 @@
 """The benchmark measures what the notebook trains, with the notebook's own definitions."""
+import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from support import ROOT
+from support import ROOT, RUN_PY
 
 import helper
 from benchmarks import bench
@@ -80,3 +81,11 @@ def test_peak_memory_is_the_processs_own_not_its_parents():
     assert child.returncode == 0, child.stderr
     assert float(child.stdout.split()[-1]) < bench.peak_rss_mib() - 900
     del held
+
+
+def test_the_quality_mode_prints_the_projects_score(tmp_path):
+    out = tmp_path / 'samples.npz'
+    done = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '-m', '0.05', '--out', str(out)],
+                          capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'FACEGEN_OFFLINE': '1'})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert out.exists() and 'quality (higher)' in done.stdout and 'judge: skipped' in done.stdout
