@@ -11,7 +11,8 @@ A SPEC (TOML) names the datasets each trial trains, its budget, what is swept an
     reports = 4                        # scored (and checkpointed) this often while it trains, for pruning
     prune = true                       # stop a trial whose score trails the median of the others
     seeds = 3                          # train each point this often, seeds 0, 1, 2 (default 1): GAN
-                                       #   scores move a lot from run to run; the page shows the median
+                                       #   scores move a lot from run to run; the page shows the median.
+                                       #   Or the seeds themselves: seeds = [3, 4] adds to seeds 0-2
     [grid]                             # every combination; or [[points]] tables, or points_csv = "FILE";
     learning_rate = [0.0002, 0.0005]   #   or [search] with {low=, high=, log=} ranges and `trials = N`
     beta1 = [0.3, 0.5]
@@ -118,9 +119,14 @@ def read_spec(path):
     spec['mode'] = modes[0]
     if spec['mode'] == 'search' and not isinstance(spec.get('trials'), int):
         raise SpecError(f'{path}: a [search] needs trials = N, the number of trials to run.')
-    if not (isinstance(spec['seeds'], int) and spec['seeds'] >= 1) or (spec['mode'] == 'search' and spec['seeds'] > 1):
-        raise SpecError(f'{path}: seeds = {spec["seeds"]!r}: give a whole number of at least 1, the times each point '
-                        'of a [grid] or a list of points is trained (a [search] draws new points instead).')
+    seeds = spec['seeds']
+    spec['seed_list'] = list(range(seeds)) if isinstance(seeds, int) else seeds
+    if not (spec['seed_list'] and all(isinstance(seed, int) and seed >= 0 for seed in spec['seed_list'])
+            and len(set(spec['seed_list'])) == len(spec['seed_list'])) \
+            or (spec['mode'] == 'search' and spec['seed_list'] != [0]):
+        raise SpecError(f'{path}: seeds = {seeds!r}: give the times each point of a [grid] or a list of points is '
+                        'trained (a whole number of at least 1), or a list of different seeds such as [3, 4]; '
+                        'a [search] draws new points instead.')
     swept = swept_names(spec)
     for name in list(swept) + list(spec['fixed']):
         if name not in HYPERPARAMETERS:
@@ -212,7 +218,7 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
         return study
     if spec['mode'] != 'search':
         for point_number, point in enumerate(grid_points(spec)):
-            for seed in range(spec['seeds']):
+            for seed in spec['seed_list']:
                 study.enqueue_trial(point, user_attrs={'point': point_number, 'seed': seed})
     study.set_user_attr('spec', spec_fingerprint(spec))
     study.set_user_attr('datasets', spec['datasets'])
@@ -231,7 +237,7 @@ def wait_for_queue(study, seconds=120):
 
 
 def planned_trials(spec):
-    return spec['trials'] if spec['mode'] == 'search' else len(grid_points(spec)) * spec['seeds']
+    return spec['trials'] if spec['mode'] == 'search' else len(grid_points(spec)) * len(spec['seed_list'])
 
 
 def trial_key(trial):
@@ -289,7 +295,7 @@ class Worker:
         seed = trial.user_attrs.get('seed', 0)
         params = suggest(trial, self.spec, point)
         label = ', '.join(f'{k}={v}' for k, v in params.items())
-        self.bar.write(f'Trial {trial.number} (point {point}{f", seed {seed}" if self.spec["seeds"] > 1 else ""}): {label}')
+        self.bar.write(f'Trial {trial.number} (point {point}{f", seed {seed}" if self.spec["seed_list"] != [0] else ""}): {label}')
         started, qualities = time.perf_counter(), []
         try:
             for index, dataset in enumerate(self.spec['datasets']):
@@ -323,7 +329,7 @@ class Worker:
     def train_one(self, trial, point, seed, index, dataset, params, earlier_qualities):
         """Train one dataset for the trial's budget in its own run folder; returns its quality."""
         settings = settings_for(dataset, params, self.spec)
-        seed_folder = f'seed-{seed}' if self.spec['seeds'] > 1 else ''
+        seed_folder = f'seed-{seed}' if self.spec['seed_list'] != [0] else ''
         folder = os.path.join(self.sweep_dir, f'point-{point:03d}', seed_folder, dataset)
         data = self.dataset(dataset, seed)
         scorer, reports = self.scorer(dataset), self.spec['reports']

@@ -160,6 +160,7 @@ def test_a_spec_with_a_mistake_is_named(tmp_path):
         'budget_batches = 5\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': 'trials = N',
         'budget_batches = [': 'could not be read',
         'budget_batches = 5\nseeds = 0\n[grid]\nbeta1 = [0.5]\n': 'seeds = 0',
+        'budget_batches = 5\nseeds = [1, 1]\n[grid]\nbeta1 = [0.5]\n': 'seeds = [1, 1]',
         'budget_batches = 5\nseeds = 2\ntrials = 3\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': 'draws new points',
         'datasets = ["mnist", "celeba"]\nbudget_batches = {mnist = 5}\n[grid]\nbeta1 = [0.5]\n': 'names each of',
     }
