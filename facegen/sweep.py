@@ -295,7 +295,8 @@ class Worker:
         seed = trial.user_attrs.get('seed', 0)
         params = suggest(trial, self.spec, point)
         label = ', '.join(f'{k}={v}' for k, v in params.items())
-        self.bar.write(f'Trial {trial.number} (point {point}{f", seed {seed}" if self.spec["seed_list"] != [0] else ""}): {label}')
+        seed_label = f', seed {seed}' if self.spec['seed_list'] != [0] else ''
+        self.bar.write(f'Trial {trial.number} (point {point}{seed_label}): {label}')
         started, qualities = time.perf_counter(), []
         try:
             for index, dataset in enumerate(self.spec['datasets']):
