@@ -100,15 +100,18 @@ def write(study, folder):
     median_of = ' (the median over its seeds)' if several_seeds else ''
     summary = [f'{len(finished)} points finished of the study {study.study_name!r}, best first; quality{median_of}: '
                '0 is noise, 1 real images (facegen/score.py), averaged over ' + ', '.join(datasets) + '.']
+    defaults = study.user_attrs.get('defaults', {})
     if any(NOTEBOOKS in (cells[name] for name in swept) for cells in table):
-        summary.append(f'{NOTEBOOKS}: the notebook\'s own value.')
+        known = ', '.join(f'{name} {value:g}' if isinstance(value, float) else f'{name} {value}'
+                          for name, value in defaults.items())
+        summary.append(f'{NOTEBOOKS}: the notebook\'s own value' + (f' ({known}).' if known else '.'))
     if several_seeds:
         summary.append('The pictures are those of the seed nearest the median.')
     if would_have:
         pruned = sum(t.state == TrialState.PRUNED for row in finished for t in row.trials)
         summary.append(f'Pruning stopped {pruned} trials after {ran / 60:.1f} minutes that would have taken about '
                        f'{would_have / 60:.1f}: it saved {(would_have - ran) / 60:.1f} minutes.')
-    plot_scores([t for row in finished for t in row.complete], swept, os.path.join(folder, 'scores.png'))
+    plot_scores([t for row in finished for t in row.complete], swept, defaults, os.path.join(folder, 'scores.png'))
     write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'))
     return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'))
 
@@ -146,11 +149,14 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:center}} img{{image-rend
     return path
 
 
-def plot_scores(complete, swept, path):
-    """Each trial run to the end is a dot: a point's seeds make a column of dots."""
+def plot_scores(complete, swept, defaults, path):
+    """Each trial run to the end is a dot: a point's seeds make a column of dots; a point that leaves
+    a setting out is drawn at its default, where there is one for every dataset."""
     figure, axes = pyplot.subplots(1, max(len(swept), 1), figsize=(3.2 * max(len(swept), 1), 3), squeeze=False)
     for axis, name in zip(axes[0], swept):
-        values = [t.params.get(name) for t in complete]
+        # the notebook's own point (no setting of its own) stands at the defaults; others leaving
+        # this setting out changed another one, and would blur the picture
+        values = [t.params.get(name, defaults.get(name) if not t.params else None) for t in complete]
         known = [(v, t.value) for v, t in zip(values, complete) if v is not None]
         if known:
             labels = sorted({v for v, _ in known}, key=lambda v: (isinstance(v, str), v))

@@ -56,7 +56,7 @@ from .images import images_square_grid
 from .notebook import load_notebook_functions, training_settings
 from .runs import TrainingRun
 from .score import SCORED_IMAGES, Scorer
-from .variants import NETWORKS, variant
+from .variants import NETWORKS, notebook_values, variant
 
 tf = import_tensorflow()
 
@@ -223,7 +223,22 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
     study.set_user_attr('spec', spec_fingerprint(spec))
     study.set_user_attr('datasets', spec['datasets'])
     study.set_user_attr('swept', swept_names(spec))
+    study.set_user_attr('defaults', shared_defaults(spec, load_notebook_functions()))
     return study
+
+
+def shared_defaults(spec, nb):
+    """{name: value} of each swept setting that a point leaving it out trains with, where that is the
+    same on every dataset (the results page shows it, and plots the notebook's own point there)."""
+    defaults = {}
+    for name in swept_names(spec):
+        seen = set()
+        for dataset in spec['datasets']:
+            value = settings_for(dataset, {}, spec)[name]
+            seen.add(json.dumps(notebook_values(nb).get(name) if value is None else value))
+        if len(seen) == 1 and seen != {'null'}:
+            defaults[name] = json.loads(seen.pop())
+    return defaults
 
 
 def wait_for_queue(study, seconds=120):

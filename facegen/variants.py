@@ -65,6 +65,19 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
         nb.update(saved)
 
 
+def notebook_values(nb):
+    """{'alpha': ..., 'label_smoothing': ...}: what variant() keeps when given None, read from the
+    defaults of the notebook's lrelu and model_loss (absent where they have none)."""
+    values = {}
+    leak = next(iter(list(inspect.signature(nb['lrelu']).parameters.values())[1:]), None)
+    if leak is not None and isinstance(leak.default, float):
+        values['alpha'] = leak.default
+    smooth = inspect.signature(nb['model_loss']).parameters.get('smooth')
+    if smooth is not None and isinstance(smooth.default, (int, float)):
+        values['label_smoothing'] = round(1 - smooth.default, 6)
+    return values
+
+
 def _activation(lrelu, alpha, dropout):
     """The notebook's lrelu with slope alpha, then dropout at the rate of the network it is in; the
     generator's inference copy (built with reuse, for samples) keeps every unit."""

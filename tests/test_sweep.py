@@ -99,6 +99,7 @@ def test_each_point_is_trained_with_each_seed_and_scored_by_their_median(data_di
         low, high = sorted([by_key[point, 0], by_key[point, 1]])
         assert abs(quality - (low + high) / 2) < 1e-3 and spread == f'2: {low:.3f}-{high:.3f}'
     assert '| - |' in rows[0] + rows[1] + rows[2], "a point that leaves learning_rate out shows the notebook's"
+    assert "-: the notebook's own value (learning_rate 0.0005)." in (folder / 'results.md').read_text()
 
 
 def test_ctrl_c_stops_the_sweep_and_the_same_command_continues_it(data_dir, tmp_path):
