@@ -109,8 +109,8 @@ def write(study, folder):
         summary.append('The pictures are those of the seed nearest the median.')
     if would_have:
         pruned = sum(t.state == TrialState.PRUNED for row in finished for t in row.trials)
-        summary.append(f'Pruning stopped {pruned} trials after {ran / 60:.1f} minutes that would have taken about '
-                       f'{would_have / 60:.1f}: it saved {(would_have - ran) / 60:.1f} minutes.')
+        summary.append(f'Pruning stopped {pruned} trial{"s" * (pruned != 1)} after {ran / 60:.1f} minutes that would have '
+                       f'taken about {would_have / 60:.1f}: it saved {(would_have - ran) / 60:.1f} minutes.')
     plot_scores([t for row in finished for t in row.complete], swept, defaults, os.path.join(folder, 'scores.png'))
     write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'))
     return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'))
