@@ -1,5 +1,6 @@
 """Fixtures: the notebook's definitions, a few real digits, a real HTTP server on 127.0.0.1."""
 import http.server
+import signal
 import socket
 import threading
 import time
@@ -10,6 +11,11 @@ from PIL import Image
 import helper
 from facegen.notebook import load_notebook_functions
 from facegen.offline import bundled_mnist
+
+# The Ctrl-C tests need SIGINT to raise KeyboardInterrupt, here and in the processes they start. A
+# shell starts a command run in the background (`.ci/run &`) with SIGINT ignored, and Python then
+# keeps it ignored; a handler set here is not inherited across exec, so the children get it back too.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope='session')
