@@ -19,7 +19,7 @@ import zipfile
 
 import numpy as np
 
-from .config import DatasetSpec
+from .config import IMAGE_MAX_VALUE, DatasetSpec
 from .env import import_tensorflow
 
 WEIGHTS = DatasetSpec(
@@ -176,9 +176,12 @@ class InceptionNetwork:
         self._graph = tf.Graph()
         with self._graph.as_default():
             self._images = tf.placeholder(tf.uint8, [None, None, None, 3])
-            x = tf.cast(self._images, tf.float32) / 255
+            x = tf.cast(self._images, tf.float32) / IMAGE_MAX_VALUE
             x = tf.compat.v2.image.resize(x, [INPUT_SIZE, INPUT_SIZE], 'bilinear')  # torch's align_corners=False
-            self._features = inception_v3(2 * x - 1, weights)
+            try:
+                self._features = inception_v3(2 * x - 1, weights)
+            except KeyError as err:
+                raise WeightsError(f'The weights lack the tensor {err}: they are not FID\'s Inception network.') from None
         self._session = tf.Session(graph=self._graph)
 
     def __call__(self, images, batch=50):
