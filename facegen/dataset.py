@@ -58,6 +58,11 @@ class Dataset(object):
         self.data_files = sorted(data_files)
         self.images = self._load_or_decode(dataset_name, data_dir)
         self.shape = self.images.shape
+        self.reseed(seed)
+
+    def reseed(self, seed):
+        """Shuffle the epochs from here on as Dataset(..., seed=seed) would: a sweep's trials each
+        replay their seed's order without decoding or reading the images again."""
         self._rng = np.random.default_rng(seed)
 
     def _load_or_decode(self, dataset_name, data_dir):

@@ -230,12 +230,12 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
 def shared_defaults(spec, nb):
     """{name: value} of each swept setting that a point leaving it out trains with, where that is the
     same on every dataset (the results page shows it, and plots the notebook's own point there)."""
-    defaults = {}
+    defaults, own = {}, notebook_values(nb)
     for name in swept_names(spec):
         seen = set()
         for dataset in spec['datasets']:
             value = settings_for(dataset, {}, spec)[name]
-            seen.add(json.dumps(notebook_values(nb).get(name) if value is None else value))
+            seen.add(json.dumps(own.get(name) if value is None else value))
         if len(seen) == 1 and seen != {'null'}:
             defaults[name] = json.loads(seen.pop())
     return defaults
@@ -268,7 +268,7 @@ class Worker:
     def __init__(self, spec, study, sweep_dir, data_dir):
         self.spec, self.study, self.sweep_dir, self.data_dir = spec, study, sweep_dir, data_dir
         self.nb = load_notebook_functions()
-        self.scorers, self.fetched = {}, set()
+        self.scorers, self.datasets = {}, {}
         self.name = f'{socket.gethostname()}:{os.getpid()}'
 
     def run(self):
@@ -335,12 +335,13 @@ class Worker:
         return self.scorers[dataset]
 
     def dataset(self, name, seed):
-        """The dataset, shuffled by seed (fetched once per worker; offline: the bundled stand-in, as in
-        the notebook; its decoded cache makes each later load quick)."""
-        if name not in self.fetched:
+        """The dataset, fetched and decoded once per worker (offline: the bundled stand-in, as in the
+        notebook), its batches shuffled by seed."""
+        if name not in self.datasets:
             download_extract(name, self.data_dir)
-            self.fetched.add(name)
-        return Dataset(name, data_dir=self.data_dir, seed=seed)
+            self.datasets[name] = Dataset(name, data_dir=self.data_dir)
+        self.datasets[name].reseed(seed)
+        return self.datasets[name]
 
     def train_one(self, trial, point, seed, index, dataset, params, earlier_qualities):
         """Train one dataset for the trial's budget in its own run folder; returns its quality."""
