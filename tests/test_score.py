@@ -54,16 +54,60 @@ def test_noise_and_a_mean_digit_score_badly(digit_scorer):
     real = digit_scorer.references['real']
     noise = digit_scorer(NOISE.integers(0, 256, (1000, 28, 28), dtype=np.uint8))
     assert noise['quality'] < 0.05 and noise['coverage'] < 0.05 and noise['fd'] > 100 * real['fd']
+    assert noise['recognizable'] <= 0.05, 'the classifier alone is sure of a third of noise: it must lie among digits too'
+    gaussian = digit_scorer(np.clip(NOISE.normal(128, 60, (1000, 28, 28)), 0, 255).astype(np.uint8))
+    assert gaussian['recognizable'] <= 0.05
     mean = digit_scorer.references['mean image']
     assert mean['classes'] == 0, 'one digit, always the same class'
-    assert mean['coverage'] < 0.05 and mean['quality'] < 0.5
+    assert mean['coverage'] < 0.05 and mean['quality'] < 0.05
 
 
 def test_twenty_digits_repeated_score_low_on_coverage(digit_scorer):
     real = digit_scorer.network.held_out
     collapsed = digit_scorer(repeated(real))
     assert collapsed['coverage'] < 0.2 < 0.9 < digit_scorer.references['real']['coverage']
-    assert collapsed['quality'] < 0.8, 'their features do not spread like real digits'
+    assert collapsed['distinct'] == 0 < 0.9 < digit_scorer.references['real']['distinct']
+    assert collapsed['recognizable'] > 0.8, 'each one is a real digit ...'
+    assert collapsed['quality'] <= 0.2, '... but a generator that draws only these has collapsed'
+
+
+def collapsed_sets(scorer):
+    """What a collapsed generator draws: the mean image, single real images (held out and among the
+    references), 20 real images; each repeated to 2,000 samples."""
+    held_out, references = scorer.network.held_out, scorer.network.reference_images
+    mean = np.round(held_out.mean(0, keepdims=True)).astype(np.uint8)
+    sets = {'mean image': mean, 'one held-out image': held_out[3:4], 'one reference image': references[:1],
+            '20 held-out images': held_out[:20], '20 reference images': references[20:40]}
+    return {name: repeated(images, len(images), 2000 // len(images)) for name, images in sets.items()}
+
+
+def check_collapse_scores_low(scorer):
+    assert scorer.references['real']['quality'] > 0.95
+    assert scorer.references['noise']['quality'] == 0
+    for name, samples in collapsed_sets(scorer).items():
+        limit = 0.2 if name.startswith('20') else 0.05
+        assert scorer(samples)['quality'] <= limit, name
+
+
+def test_a_collapsed_generator_scores_near_zero_on_digits(digit_scorer):
+    check_collapse_scores_low(digit_scorer)
+
+
+def test_a_collapsed_generator_scores_near_zero_on_the_offline_faces(face_scorer):
+    """100 faces, so only 50 real references: coverage alone gives 20 of them repeated 0.7 of real's."""
+    assert len(face_scorer.network.reference_images) == 50
+    check_collapse_scores_low(face_scorer)
+
+
+def test_a_collapsed_generator_scores_near_zero_on_real_celeba(tmp_path):
+    """On the 4,000 real CelebA images of ../shared, where they are (CI and the developers' machines)."""
+    sample = os.path.join(ROOT, os.pardir, 'shared', 'data', 'celeba_sample')
+    if not os.path.isdir(sample):
+        pytest.skip(f'no real CelebA images at {sample}')
+    os.symlink(os.path.abspath(sample), tmp_path / 'img_align_celeba')
+    with score.Scorer('celeba', str(tmp_path), fid=False) as scorer:
+        assert len(scorer.network.reference_images) == 1000
+        check_collapse_scores_low(scorer)
 
 
 def test_a_half_trained_generator_scores_between_noise_and_real(nb, digit_scorer, data_dir, tmp_path):
@@ -121,7 +165,7 @@ def test_run_py_score_prints_the_table_and_names_bad_input(digit_scorer, data_di
     printed = subprocess.run([sys.executable, RUN_PY, 'score', str(samples), '--data', data_dir],
                              capture_output=True, text=True, cwd=ROOT)
     assert printed.returncode == 0, printed.stderr
-    assert 'quality (higher)' in printed.stdout and 'mean image' in printed.stdout
+    assert 'quality (higher)' in printed.stdout and 'mean image' in printed.stdout and '20 repeated' in printed.stdout
 
     (tmp_path / 'not.npz').write_bytes(b'not an npz')
     failed = subprocess.run([sys.executable, RUN_PY, 'score', str(tmp_path / 'not.npz'), '--data', data_dir],
