@@ -161,6 +161,7 @@ def sample(run_dir, n_images, output_dir):
     import numpy as np
 
     import helper
+    from facegen.average import use_saved_average
     from facegen.env import import_tensorflow
     from facegen.runs import newest_checkpoint
 
@@ -180,6 +181,7 @@ def sample(run_dir, n_images, output_dir):
     partial = os.path.join(output_dir, '.samples.npy.partial')
     with tf.Graph().as_default(), tf.Session() as sess:
         tf.train.import_meta_graph(latest + '.meta').restore(sess, latest)
+        use_saved_average(sess)  # the generator's weights averaged over training, where the run kept them
         input_z, samples = tf.get_collection('input_z')[0], tf.get_collection('samples')[0]
         shape = (n_images,) + tuple(samples.shape.as_list()[1:])
         images = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8, shape=shape)  # on disk, not in memory

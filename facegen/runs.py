@@ -22,6 +22,7 @@ try:
 except ImportError:  # Windows: no folder lock
     fcntl = None
 
+from . import average
 from .config import CHANNELS, IMAGE_SIZE
 from .env import import_tensorflow, progress
 from .images import generated_to_uint8, images_square_grid
@@ -68,14 +69,18 @@ class TrainingRun:
                  checkpoints it keeps
     after_batch  called with the run after each batch (a sweep scores the run there and may stop it
                  by raising); after the run, .interrupted says whether Ctrl-C ended it
+    ema_half_life  the half-life, in images seen, of the generator's weight average (facegen/average.py),
+                 which draws every picture and sample of the run; 0: no average, the last step's weights
     """
 
     def __init__(self, folder=None, max_batches=None, minutes=None, samples_path=None,
-                 checkpoint_every=500, keep_checkpoints=3, picture_every=100, after_batch=None):
+                 checkpoint_every=500, keep_checkpoints=3, picture_every=100, after_batch=None,
+                 ema_half_life=average.HALF_LIFE_IMAGES):
         self.folder, self.max_batches, self.minutes, self.samples_path = folder, max_batches, minutes, samples_path
         self.checkpoint_every, self.keep_checkpoints, self.picture_every = checkpoint_every, keep_checkpoints, picture_every
-        self.after_batch = after_batch
+        self.after_batch, self.ema_half_life = after_batch, ema_half_life
         self.done, self.losses, self.interrupted = 0, [], False
+        self.average, self.batch_size = None, None
 
     # ------------------------------------------------------------ building, before the session
 
@@ -91,6 +96,8 @@ class TrainingRun:
         self.fixed_z = tf.Variable(tf.random_uniform([FIXED_Z_COUNT, z_dim], -1, 1), trainable=False, name='fixed_z')
         tf.add_to_collection('input_z', input_z)  # what `python run.py sample` feeds
         tf.add_to_collection('samples', samples)  # and fetches, from the meta graph alone
+        if self.ema_half_life:
+            self.average = average.GeneratorAverage(self.ema_half_life)
         # relative paths in the `checkpoint` index, so that a moved or copied folder still knows its own
         self.saver = tf.train.Saver(max_to_keep=self.keep_checkpoints, save_relative_paths=True)
 
@@ -200,6 +207,7 @@ class TrainingRun:
         again, the batches already trained in the current epoch are skipped, and the run stops at
         max_batches or when its minutes are up. The progress bar closes with the last batch, so that
         what train() shows after the loop comes after it."""
+        self.batch_size = batch_size  # the images a batch adds to the weight average's count
         for epoch_i in range(self.done // self.batches_per_epoch, self.epoch_count):
             already_trained = max(self.done - epoch_i * self.batches_per_epoch, 0)
             for batch_images in itertools.islice(get_batches(batch_size), already_trained, None):
@@ -220,6 +228,8 @@ class TrainingRun:
                     d_loss, g_loss, self.done + 1, self.folder and newest_checkpoint(self.folder)))
         self.done += 1
         self.losses.append((d_loss, g_loss))
+        if self.average:
+            self.average.after_batch(self.sess, self.done, self.batch_size)
         self._bar.update()
         if self.minutes is not None:
             self._bar.total = self.total_batches
@@ -240,9 +250,14 @@ class TrainingRun:
 
     # ------------------------------------------------------------ what the folder gets
 
+    def drawing(self):
+        """A block in which the generator draws with the averaged weights, where the run keeps them."""
+        return average.drawing(self.sess)
+
     def save_picture(self):
         """The fixed z drawn now: a frame of progress.gif and one image in TensorBoard."""
-        images = self.sess.run(self.samples, {self.input_z: self._fixed_z})
+        with self.drawing():
+            images = self.sess.run(self.samples, {self.input_z: self._fixed_z})
         mode = 'L' if images.shape[-1] == 1 else 'RGB'
         grid = images_square_grid(images, mode)
         try:
@@ -270,7 +285,8 @@ class TrainingRun:
     def generate(self, count):
         """count images from the generator in inference mode, as uint8."""
         z = np.random.uniform(-1, 1, size=(count, int(self.input_z.shape[-1])))
-        return generated_to_uint8(self.sess.run(self.samples, {self.input_z: z}))
+        with self.drawing():
+            return generated_to_uint8(self.sess.run(self.samples, {self.input_z: z}))
 
     def export_samples(self):
         images = self.generate(EXPORTED_SAMPLES)
@@ -309,14 +325,24 @@ def restore_latest(sess, saver, folder):
         try:
             # Checked first: resource variables would take a tensor of the wrong shape and fail later.
             saved_shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+            # a run trained before the generator's weights were averaged: its average starts from them
+            unaveraged = [var for var in tf.global_variables() if var.op.name not in saved_shapes
+                          and var.op.name.startswith(average.AVERAGE_SCOPE + '/')]
             mismatched = ['{} {} (saved: {})'.format(var.op.name, var.shape.as_list(),
                                                      saved_shapes.get(var.op.name, 'absent'))
-                          for var in tf.global_variables() if saved_shapes.get(var.op.name) != var.shape.as_list()]
+                          for var in tf.global_variables()
+                          if saved_shapes.get(var.op.name) != var.shape.as_list() and var not in unaveraged]
             if mismatched:
                 raise RuntimeError('The checkpoint {} was written by a different network and cannot be restored into '
                                    'this one: {}. Delete {} or pass another run folder to start over.'.format(
                                        checkpoint, '; '.join(mismatched[:3]), folder))
-            saver.restore(sess, checkpoint)
+            if unaveraged:
+                tf.train.Saver([var for var in tf.global_variables() if var not in unaveraged]).restore(sess, checkpoint)
+                average.start_from_weights(sess)
+                print('{} holds no average of the generator\'s weights (it was trained without one): the average '
+                      'starts from its weights.'.format(checkpoint))
+            else:
+                saver.restore(sess, checkpoint)
         except (tf.errors.OpError, ValueError) as err:
             print('Could not read the checkpoint {} ({}): {}.'.format(
                 checkpoint, str(err).splitlines()[0][:200],
