@@ -203,18 +203,11 @@ def generation_progress(starts, n_images):
 
 
 def score(samples_path, dataset, data_dir, fetch_fid):
-    import numpy as np
-
     from facegen import inception
     from facegen.download import DownloadError, Offline
     from facegen.score import score_samples
 
-    try:
-        with np.load(samples_path) as samples:
-            images = samples['images']
-    except (OSError, ValueError, KeyError) as err:
-        sys.exit(f'{samples_path} could not be read as samples ({err}): give an .npz holding `images`, uint8 '
-                 'N x 28 x 28 (x 3), as train() and run.py sample write them.')
+    images = read_samples(samples_path)
     weights = None
     try:
         weights = inception.weights_path(data_dir)
@@ -229,6 +222,34 @@ def score(samples_path, dataset, data_dir, fetch_fid):
         print(score_samples(images, dataset, data_dir, fid=weights))
     except ValueError as err:
         sys.exit(str(err))
+    except KeyboardInterrupt:
+        sys.exit('Stopped: nothing half-made was kept (a cache is written only once it is whole); run again to score.')
+
+
+def read_samples(path):
+    """The `images` array of a samples file, or one line saying why it is not one."""
+    import zipfile
+    import zlib
+
+    import numpy as np
+    wanted = ('give an .npz holding `images`, uint8 N x 28 x 28 (x 3), as train() and run.py sample write them '
+              '(np.savez(path, images=...))')
+    if os.path.isdir(path) or not os.path.exists(path):
+        sys.exit(f'{path} is {"a folder" if os.path.isdir(path) else "not there"}: {wanted}.')
+    damaged = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            sys.exit(f'{path} holds one array (np.save\'s .npy format), not an .npz of named arrays: {wanted}.')
+        with loaded:
+            if 'images' not in loaded.files:
+                sys.exit(f'{path} holds {", ".join(loaded.files) or "no arrays"}, not `images`: {wanted}.')
+            return loaded['images']
+    except damaged as err:
+        # np.load takes what is not a NumPy file for a pickle, which it refuses: say what it is instead
+        detail = 'not a NumPy file' if 'pickled' in str(err) else f'{type(err).__name__}: {str(err).splitlines()[0]}'
+        sys.exit(f'{path} could not be read as samples: it is damaged, cut short or not an .npz ({detail}). '
+                 f'Write it again: {wanted}.')
 
 
 def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only):

@@ -138,7 +138,13 @@ class DigitNetwork:
             print(f'Training the digit classifier for the score on {len(self.reference_images):,} real digits '
                   '(once; then cached) ...')
             self.model = MLPClassifier(DIGIT_HIDDEN, alpha=1e-3, max_iter=60, early_stopping=True, random_state=0)
-            self.model.fit(as_pixels(self.reference_images), labels[:-SCORED_IMAGES])
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter('always')
+                self.model.fit(as_pixels(self.reference_images), labels[:-SCORED_IMAGES])
+            # scikit-learn takes Ctrl-C for "stop training here" and returns a classifier cut short; cached,
+            # it would move every later score for good
+            if any('interrupted by user' in str(warning.message) for warning in caught):
+                raise KeyboardInterrupt
             os.makedirs(cache_dir, exist_ok=True)
             joblib.dump(self.model, path + '.partial')
             os.replace(path + '.partial', path)  # whole or not at all

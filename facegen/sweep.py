@@ -33,6 +33,7 @@ same machine does that for a trial whose process is gone."""
 import base64
 import contextlib
 import csv
+import difflib
 import hashlib
 import io
 import itertools
@@ -42,12 +43,14 @@ import socket
 import time
 import tomllib
 import warnings
+from collections import namedtuple
 
 import numpy as np
 import optuna
 from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
+from . import average
 from .config import DATASETS
 from .dataset import Dataset
 from .download import download_extract
@@ -60,17 +63,27 @@ from .variants import NETWORKS, notebook_values, variant
 
 tf = import_tensorflow()
 
-# name -> (kind, default); None: the notebook's own value for each dataset
+# Each setting a sweep can set: its kind, its default (None: the notebook's own, for each dataset), the
+# values it takes, and where it goes. The one table of them: read_spec checks against it, the
+# trials pass each where it says.
+Setting = namedtuple('Setting', 'kind default allowed valid goes')
 HYPERPARAMETERS = {
-    'network': (str, 'notebook'),
-    'generator_dropout': (float, 0.0),
-    'discriminator_dropout': (float, 0.0),
-    'label_smoothing': (float, None),
-    'alpha': (float, None),
-    'batch_size': (int, None),
-    'z_dim': (int, None),
-    'learning_rate': (float, None),
-    'beta1': (float, None),
+    'network': Setting(str, 'notebook', f'one of {", ".join(NETWORKS)}', lambda v: v in NETWORKS,
+                       'variants.variant: which discriminator and generator train() builds'),
+    'generator_dropout': Setting(float, 0.0, 'at least 0 and below 1', lambda v: 0 <= v < 1,
+                                 "variants.variant: dropout after each of the generator's activations"),
+    'discriminator_dropout': Setting(float, 0.0, 'at least 0 and below 1', lambda v: 0 <= v < 1,
+                                     "variants.variant: dropout after each of the discriminator's activations"),
+    'label_smoothing': Setting(float, None, 'at least 0 and below 1', lambda v: 0 <= v < 1,
+                               "variants.variant: model_loss's smooth, the real images' label, is 1 - this"),
+    'alpha': Setting(float, None, 'at least 0 and below 1', lambda v: 0 <= v < 1,
+                     "variants.variant: the slope of the notebook's lrelu"),
+    'batch_size': Setting(int, None, 'a whole number of at least 1', lambda v: v >= 1, 'train()'),
+    'z_dim': Setting(int, None, 'a whole number of at least 1', lambda v: v >= 1, 'train()'),
+    'learning_rate': Setting(float, None, 'above 0', lambda v: v > 0, 'train()'),
+    'beta1': Setting(float, None, 'at least 0 and below 1', lambda v: 0 <= v < 1, 'train()'),
+    'ema_half_life': Setting(int, average.HALF_LIFE_IMAGES, 'a whole number of images, at least 0 (0: no average)',
+                             lambda v: v >= 0, "TrainingRun: the half-life of the generator's weight average"),
 }
 TRAIN_SETTINGS = ('batch_size', 'z_dim', 'learning_rate', 'beta1')  # train()'s own arguments
 GRID_PICTURE = 16          # samples in each trial's picture of each dataset
@@ -88,53 +101,145 @@ class QueueWasEmpty(Exception):
 
 # ------------------------------------------------------------------ the spec
 
+SPEC_KEYS = ('name', 'datasets', 'budget_batches', 'budget_minutes', 'reports', 'prune', 'seeds', 'grid', 'points',
+             'points_csv', 'search', 'trials', 'fixed')
+RANGE_KEYS = ('low', 'high', 'log')
+
+
 def read_spec(path):
-    """The spec at path, checked: a SpecError names the first problem and what to write instead."""
+    """The spec at path, checked whole before anything is created: a SpecError names the first
+    problem and what to write instead."""
     try:
         with open(path, 'rb') as f:
             spec = tomllib.load(f)
-    except (OSError, tomllib.TOMLDecodeError) as err:
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise SpecError(f'The sweep spec {path} could not be read: {err}.') from None
+
+    def fail(message):
+        raise SpecError(f'{path}: {message}. Nothing was created.')
+
+    for key in spec:
+        if key not in SPEC_KEYS:
+            fail(f'{key!r} is not a key of a sweep spec{did_you_mean(key, SPEC_KEYS)}')
     spec.setdefault('name', os.path.splitext(os.path.basename(path))[0])
     spec.setdefault('datasets', ['mnist'])
     spec.setdefault('reports', 4)
     spec.setdefault('prune', True)
     spec.setdefault('fixed', {})
     spec.setdefault('seeds', 1)
-    unknown_datasets = [d for d in spec['datasets'] if d not in DATASETS]
-    if unknown_datasets or not spec['datasets']:
-        raise SpecError(f'{path}: datasets = {spec["datasets"]!r}: list one or more of {sorted(DATASETS)}.')
+    if not isinstance(spec['name'], str) or not spec['name'] or os.sep in spec['name'] or spec['name'] in ('.', '..'):
+        fail(f'name = {spec["name"]!r}: give the sweep a name that can be a folder\'s (no {os.sep})')
+    datasets = spec['datasets']
+    if not isinstance(datasets, list) or not datasets or any(d not in DATASETS for d in datasets):
+        fail(f'datasets = {datasets!r}: list one or more of {sorted(DATASETS)}')
     if ('budget_batches' in spec) == ('budget_minutes' in spec):
-        raise SpecError(f'{path}: give a trial its budget per dataset: budget_batches = N or budget_minutes = M '
-                        '(one of the two).')
-    budget = spec.get('budget_batches', spec.get('budget_minutes'))
-    if isinstance(budget, dict) and sorted(budget) != sorted(spec['datasets']):
-        raise SpecError(f'{path}: a budget for each dataset names each of {spec["datasets"]}: it names {sorted(budget)}.')
+        fail('give a trial its budget per dataset: budget_batches = N or budget_minutes = M (one of the two)')
+    budget_key = 'budget_batches' if 'budget_batches' in spec else 'budget_minutes'
+    budget = spec[budget_key]
+    if isinstance(budget, dict) and sorted(budget) != sorted(datasets):
+        fail(f'a budget for each dataset names each of {datasets}: it names {sorted(budget)}')
+    for amount in (budget.values() if isinstance(budget, dict) else [budget]):
+        if not (is_whole(amount) if budget_key == 'budget_batches' else is_number(amount)) or amount <= 0:
+            fail(f'{budget_key} = {budget!r}: '
+                 + ('a whole number of batches, at least 1' if budget_key == 'budget_batches' else 'minutes above 0'))
+    if not is_whole(spec['reports']) or spec['reports'] < 0:
+        fail(f'reports = {spec["reports"]!r}: how often a trial is scored while it trains, 0 or more')
+    if not isinstance(spec['prune'], bool):
+        fail(f'prune = {spec["prune"]!r}: true or false')
     if 'points_csv' in spec:
         spec['points'] = read_points_csv(os.path.join(os.path.dirname(path), spec.pop('points_csv')))
     modes = [mode for mode in ('grid', 'points', 'search') if mode in spec]
     if len(modes) != 1:
-        raise SpecError(f'{path}: say what to sweep with one of [grid], [[points]] (or points_csv) and [search]; '
-                        f'it has {modes or "none"}.')
+        fail(f'say what to sweep with one of [grid], [[points]] (or points_csv) and [search]; it has {modes or "none"}')
     spec['mode'] = modes[0]
-    if spec['mode'] == 'search' and not isinstance(spec.get('trials'), int):
-        raise SpecError(f'{path}: a [search] needs trials = N, the number of trials to run.')
+    if spec['mode'] == 'search' and (not is_whole(spec.get('trials')) or spec['trials'] < 1):
+        given = f', not {spec["trials"]!r}' if 'trials' in spec else ''
+        fail(f'a [search] needs trials = N, the number of trials to run (1 or more){given}')
+    if spec['mode'] != 'search' and 'trials' in spec:
+        fail(f'trials = {spec["trials"]!r} is for a [search]: a [{spec["mode"]}] trains each of its points')
     seeds = spec['seeds']
-    spec['seed_list'] = list(range(seeds)) if isinstance(seeds, int) else seeds
-    if not (spec['seed_list'] and all(isinstance(seed, int) and seed >= 0 for seed in spec['seed_list'])
+    spec['seed_list'] = list(range(seeds)) if is_whole(seeds) else seeds
+    if not (isinstance(spec['seed_list'], list) and spec['seed_list']
+            and all(is_whole(seed) and seed >= 0 for seed in spec['seed_list'])
             and len(set(spec['seed_list'])) == len(spec['seed_list'])) \
             or (spec['mode'] == 'search' and spec['seed_list'] != [0]):
-        raise SpecError(f'{path}: seeds = {seeds!r}: give the times each point of a [grid] or a list of points is '
-                        'trained (a whole number of at least 1), or a list of different seeds such as [3, 4]; '
-                        'a [search] draws new points instead.')
-    swept = swept_names(spec)
-    for name in list(swept) + list(spec['fixed']):
-        if name not in HYPERPARAMETERS:
-            raise SpecError(f'{path}: {name!r} is not a hyperparameter a sweep can set: use {", ".join(HYPERPARAMETERS)}.')
-    for point in grid_points(spec) if spec['mode'] != 'search' else []:
-        if point.get('network', 'notebook') not in NETWORKS:
-            raise SpecError(f'{path}: network = {point["network"]!r}: use one of {", ".join(NETWORKS)}.')
+        fail(f'seeds = {seeds!r}: give the times each point of a [grid] or a list of points is '
+             'trained (a whole number of at least 1), or a list of different seeds such as [3, 4]; '
+             'a [search] draws new points instead')
+    if not isinstance(spec['fixed'], dict):
+        fail('[fixed] is a table of settings, such as alpha = 0.2')
+    for name, value in spec['fixed'].items():
+        check_setting(fail, '[fixed]', name, value)
+    if spec['mode'] == 'grid':
+        if not isinstance(spec['grid'], dict) or not spec['grid']:
+            fail('[grid] is empty: give each setting to sweep a list of values, such as learning_rate = [0.0002, 0.0005]')
+        for name, values in spec['grid'].items():
+            if not isinstance(values, list) or not values:
+                fail(f'[grid] {name} = {values!r}: give a list of one or more values, such as {name} = [{values!r}]'
+                     if not isinstance(values, list) else f'[grid] {name} = []: give it one or more values')
+            for value in values:
+                check_setting(fail, '[grid]', name, value)
+    elif spec['mode'] == 'points':
+        if not isinstance(spec['points'], list) or not spec['points'] or not all(isinstance(p, dict) for p in spec['points']):
+            fail('[[points]] holds no point: give one or more tables of settings (an empty one is the notebook\'s own)')
+        for number, point in enumerate(spec['points']):
+            for name, value in point.items():
+                check_setting(fail, f'point {number}', name, value)
+    else:
+        if not isinstance(spec['search'], dict) or not spec['search']:
+            fail('[search] is empty: give each setting a range, such as learning_rate = {low = 0.0001, high = 0.001, '
+                 'log = true}, or a list of choices')
+        for name, space in spec['search'].items():
+            check_space(fail, name, space)
     return spec
+
+
+def did_you_mean(word, choices):
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f': did you mean {close[0]!r}?' if close else f': use one of {", ".join(choices)}'
+
+
+def is_whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value)
+
+
+def check_setting(fail, where, name, value):
+    """fail(...) unless name is a setting and value one it takes."""
+    if name not in HYPERPARAMETERS:
+        fail(f'{where}: {name!r} is not a hyperparameter a sweep can set{did_you_mean(name, list(HYPERPARAMETERS))}')
+    setting = HYPERPARAMETERS[name]
+    kind_ok = {str: isinstance(value, str), int: is_whole(value), float: is_number(value)}[setting.kind]
+    if not kind_ok or not setting.valid(value):
+        fail(f'{where}: {name} = {value!r}: it takes {setting.allowed}')
+
+
+def check_space(fail, name, space):
+    """A [search] range {low, high, log} or a list of choices, each end or choice a value name takes."""
+    if isinstance(space, list):
+        if not space:
+            fail(f'[search] {name} = []: give it one or more choices')
+        for value in space:
+            check_setting(fail, '[search]', name, value)
+        return
+    if not isinstance(space, dict):
+        fail(f'[search] {name} = {space!r}: give a range {{low = ..., high = ...}} or a list of choices')
+    for key in space:
+        if key not in RANGE_KEYS:
+            fail(f'[search] {name}: {key!r} is not a key of a range{did_you_mean(key, RANGE_KEYS)}')
+    if 'low' not in space or 'high' not in space:
+        fail(f'[search] {name}: a range needs both low and high')
+    for end in ('low', 'high'):
+        check_setting(fail, '[search]', name, space[end])
+    if space['low'] > space['high']:
+        fail(f'[search] {name}: low = {space["low"]!r} is above high = {space["high"]!r}')
+    if not isinstance(space.get('log', False), bool) or (space.get('log') and space['low'] <= 0):
+        fail(f'[search] {name}: log = true or false, and a log range needs low above 0')
+    if HYPERPARAMETERS[name].kind is str:
+        fail(f'[search] {name}: a setting of words takes a list of choices, not a range')
 
 
 def read_points_csv(path):
@@ -142,10 +247,21 @@ def read_points_csv(path):
     try:
         with open(path, newline='') as f:
             rows = list(csv.DictReader(f))
-    except OSError as err:
-        raise SpecError(f'points_csv: {err}') from None
-    return [{name: HYPERPARAMETERS[name][0](float(value) if HYPERPARAMETERS[name][0] is int else value)
-             for name, value in row.items() if name in HYPERPARAMETERS and value != ''} for row in rows]
+    except (OSError, UnicodeDecodeError, csv.Error) as err:
+        raise SpecError(f'points_csv {path} could not be read: {err}. Nothing was created.') from None
+    points = []
+    for number, row in enumerate(rows, start=2):  # line 1 is the header
+        point = {}
+        for name, text in row.items():
+            if name not in HYPERPARAMETERS or text in ('', None):
+                continue
+            kind = HYPERPARAMETERS[name].kind
+            try:
+                point[name] = text if kind is str else kind(float(text)) if kind is int else float(text)
+            except ValueError:
+                raise SpecError(f'{path}, line {number}: {name} = {text!r} is not a number. Nothing was created.') from None
+        points.append(point)
+    return points
 
 
 def swept_names(spec):
@@ -172,7 +288,7 @@ def spec_fingerprint(spec):
 def settings_for(dataset, params, spec):
     """Every hyperparameter of a trial on one dataset: the notebook's, then [fixed], then the point's."""
     notebook = training_settings(dataset)
-    settings = {name: notebook.get(name, default) for name, (_, default) in HYPERPARAMETERS.items()}
+    settings = {name: notebook.get(name, setting.default) for name, setting in HYPERPARAMETERS.items()}
     settings.update(spec['fixed'])
     settings.update(params)
     return settings
@@ -372,7 +488,7 @@ class Worker:
                         else ('minutes', self.spec['budget_minutes']))
         budget = {kind: amount[dataset] if isinstance(amount, dict) else amount}
         run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'),
-                          after_batch=report, **budget)
+                          after_batch=report, ema_half_life=settings['ema_half_life'], **budget)
         try:
             with tf.Graph().as_default(), variant(self.nb, settings['network'], settings['alpha'],
                                                   settings['label_smoothing'], settings['generator_dropout'],
@@ -414,7 +530,7 @@ def suggest(trial, spec, point):
         for name, space in spec['search'].items():
             if isinstance(space, list):
                 params[name] = trial.suggest_categorical(name, space)
-            elif HYPERPARAMETERS[name][0] is int:
+            elif HYPERPARAMETERS[name].kind is int:
                 params[name] = trial.suggest_int(name, space['low'], space['high'], log=space.get('log', False))
             else:
                 params[name] = trial.suggest_float(name, space['low'], space['high'], log=space.get('log', False))

@@ -164,10 +164,36 @@ def test_a_spec_with_a_mistake_is_named(tmp_path):
         'budget_batches = 5\nseeds = [1, 1]\n[grid]\nbeta1 = [0.5]\n': 'seeds = [1, 1]',
         'budget_batches = 5\nseeds = 2\ntrials = 3\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': 'draws new points',
         'datasets = ["mnist", "celeba"]\nbudget_batches = {mnist = 5}\n[grid]\nbeta1 = [0.5]\n': 'names each of',
+        # misspelt keys anywhere, with a guess
+        'budget_batches = 5\nseed = 3\n[grid]\nbeta1 = [0.5]\n': "'seed' is not a key of a sweep spec: did you mean 'seeds'",
+        'budget_batches = 5\n[grid]\nbeta1 = [0.5]\n[fixed]\nalph = 0.1\n': "'alph' .* did you mean 'alpha'",
+        'budget_batches = 5\ntrials = 2\n[search]\nbeta1 = {low = 0.1, hi = 0.9}\n': "'hi' .* did you mean 'high'",
+        # values train() would refuse, found before any trial
+        'budget_batches = 5\n[grid]\nlearning_rate = [0.001, -0.001]\n': 'learning_rate = -0.001: it takes above 0',
+        'budget_batches = 5\n[[points]]\nbatch_size = 0\n': 'batch_size = 0: it takes a whole number of at least 1',
+        'budget_batches = 5\n[grid]\nbatch_size = [4.5]\n': 'batch_size = 4.5',
+        'budget_batches = 5\n[grid]\nbeta1 = [1.0]\n': 'beta1 = 1.0',
+        'budget_batches = 5\ntrials = 2\n[search]\nlearning_rate = {low = 0.01, high = 0.001}\n': 'is above high',
+        'budget_batches = 0\n[grid]\nbeta1 = [0.5]\n': 'budget_batches = 0',
+        'budget_minutes = -1\n[grid]\nbeta1 = [0.5]\n': 'budget_minutes = -1',
+        # nothing to do is a mistake too, not an empty results page
+        'budget_batches = 5\n[grid]\n': r'\[grid\] is empty',
+        'budget_batches = 5\n[grid]\nbeta1 = []\n': 'one or more values',
+        'budget_batches = 5\n[grid]\nbeta1 = 0.5\n': 'give a list',
+        'budget_batches = 5\ntrials = 0\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': r'trials = N.*not 0',
+        'budget_batches = 5\ntrials = 3\n[search]\n': r'\[search\] is empty',
     }
     for text, message in cases.items():
-        with pytest.raises(SpecError, match=message.replace('[', r'\[')):
+        with pytest.raises(SpecError, match=message if '\\' in message or '.*' in message else message.replace('[', r'\[')):
             read_spec(write_spec(tmp_path, text, 'bad'))
+
+
+def test_a_spec_that_fails_its_check_leaves_nothing_behind(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 5\n[grid]\nbatch_size = [0]\n', 'zero')
+    failed = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert failed.returncode != 0 and 'Traceback' not in failed.stderr
+    assert failed.stderr.strip().count('\n') == 0 and 'batch_size = 0' in failed.stderr, 'one line'
+    assert not (tmp_path / 'runs').exists(), 'no study, no folder'
 
 
 def test_a_database_that_cannot_be_reached_is_named_without_its_password(data_dir, tmp_path):
