@@ -161,40 +161,101 @@ def sample(run_dir, n_images, output_dir):
     import numpy as np
 
     import helper
-    from facegen.average import use_saved_average
     from facegen.env import import_tensorflow
-    from facegen.runs import newest_checkpoint
+    from facegen.runs import checkpoints
 
     if n_images < 1:
         sys.exit(f'-n {n_images}: ask for at least 1 image.')
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         sys.exit(f'--out {output_dir} is a file: give a folder, where samples.png and samples.npz will be written.')
-    latest = newest_checkpoint(run_dir)
-    if latest is None:
+    if not os.path.isdir(run_dir):
+        sys.exit(f'{run_dir} is not a folder: give a run folder, such as runs/mnist_batch4_lr0.0005_beta0.5.')
+    if not checkpoints(run_dir):
         sys.exit(f'No checkpoint in {run_dir}. Train with train(..., run=helper.TrainingRun({run_dir!r})) first; '
                  'the notebook keeps its runs in runs/.')
-    if not os.path.exists(latest + '.meta'):
-        sys.exit(f'{latest} has no meta graph ({os.path.basename(latest)}.meta), which sampling needs: it was '
-                 'removed or never written. Train on in the same folder to write a new checkpoint with one.')
     tf = import_tensorflow()
-    os.makedirs(output_dir, exist_ok=True)
-    partial = os.path.join(output_dir, '.samples.npy.partial')
-    with tf.Graph().as_default(), tf.Session() as sess:
-        tf.train.import_meta_graph(latest + '.meta').restore(sess, latest)
-        use_saved_average(sess)  # the generator's weights averaged over training, where the run kept them
-        input_z, samples = tf.get_collection('input_z')[0], tf.get_collection('samples')[0]
-        shape = (n_images,) + tuple(samples.shape.as_list()[1:])
-        images = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8, shape=shape)  # on disk, not in memory
-        for start in generation_progress(range(0, n_images, SAMPLE_BATCH), n_images):
-            count = min(SAMPLE_BATCH, n_images - start)
-            z = np.random.uniform(-1, 1, size=(count, input_z.shape[-1]))
-            images[start:start + count] = helper.generated_to_uint8(sess.run(samples, {input_z: z}))
-    np.savez_compressed(os.path.join(output_dir, 'samples.npz'), images=images)
-    helper.images_square_grid(np.asarray(images[:GRID_IMAGES]), 'L' if shape[-1] == 1 else 'RGB').save(
-        os.path.join(output_dir, 'samples.png'))
-    del images
-    os.remove(partial)
-    print(f'{n_images} samples from {latest} written to {output_dir}/samples.png and samples.npz')
+    made_folder = not os.path.exists(output_dir)
+    written = []  # what this command has begun to write, removed unless it is finished whole
+    try:
+        checkpoint, sess, input_z, samples = restore_for_sampling(tf, run_dir)
+        with sess:
+            shape = (n_images,) + tuple(samples.shape.as_list()[1:])
+            os.makedirs(output_dir, exist_ok=True)
+            partial = os.path.join(output_dir, '.samples.npy.partial')
+            written.append(partial)
+            images = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8, shape=shape)  # on disk, not in memory
+            for start in generation_progress(range(0, n_images, SAMPLE_BATCH), n_images):
+                count = min(SAMPLE_BATCH, n_images - start)
+                z = np.random.uniform(-1, 1, size=(count, input_z.shape[-1]))
+                images[start:start + count] = helper.generated_to_uint8(sess.run(samples, {input_z: z}))
+        final = {name: os.path.join(output_dir, name) for name in ('samples.npz', 'samples.png')}
+        written += [path + '.partial' for path in final.values()]
+        with open(final['samples.npz'] + '.partial', 'wb') as f:
+            np.savez_compressed(f, images=images)
+        helper.images_square_grid(np.asarray(images[:GRID_IMAGES]), 'L' if shape[-1] == 1 else 'RGB').save(
+            final['samples.png'] + '.partial', format='PNG')
+        del images
+        for path in final.values():
+            os.replace(path + '.partial', path)  # each whole, or the earlier one left as it was
+    except OSError as err:
+        sys.exit(f'Could not write the samples in {output_dir} ({err.strerror or err}): pass a writable folder with '
+                 '--out, or free some disk space. Nothing was written.')
+    except KeyboardInterrupt:
+        sys.exit('Stopped: no samples were written.')
+    finally:
+        for path in written:
+            if os.path.exists(path):
+                os.remove(path)
+        if made_folder and os.path.isdir(output_dir) and not os.listdir(output_dir):
+            os.rmdir(output_dir)
+    print(f'{n_images} samples from {checkpoint} written to {output_dir}/samples.png and samples.npz')
+
+
+def restore_for_sampling(tf, run_dir):
+    """(its path, a session, input_z, samples) of the newest checkpoint in run_dir that can be read, each tried
+    in a graph of its own, with the generator's averaged weights where the run kept them; one line
+    and exit where none can be read, or where they are not train()'s."""
+    from facegen.average import use_saved_average
+    from facegen.runs import checkpoints
+
+    found, why = checkpoints(run_dir), None
+    for i, checkpoint in enumerate(found):
+        if why:
+            print(f'{why}: trying the one before it.')
+        if not os.path.exists(checkpoint + '.meta'):
+            why = f'{checkpoint} has no meta graph ({os.path.basename(checkpoint)}.meta), which sampling needs'
+            continue
+        graph = tf.Graph()
+        with graph.as_default():
+            try:
+                saver = tf.train.import_meta_graph(checkpoint + '.meta')
+            except (tf.errors.OpError, ValueError, OSError) as err:  # google.protobuf's DecodeError is a ValueError
+                why = f'Could not read the meta graph of {checkpoint} ({first_line(err)})'
+                continue
+            if not (tf.get_collection('input_z') and tf.get_collection('samples')):
+                sys.exit(f'{checkpoint} was not written by train() with a helper.TrainingRun: its meta graph has no '
+                         'generator to draw from (no input_z and samples collections). Give a run folder of the '
+                         'notebook\'s.')
+            sess = tf.Session(graph=graph)
+            try:
+                saver.restore(sess, checkpoint)
+            except (tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+                sys.exit(f'{checkpoint} holds another network than its meta graph describes ({first_line(err)}): its '
+                         'files come from different runs. Give the run folder they came from.')
+            except (tf.errors.OpError, ValueError) as err:  # cut short, damaged bytes
+                sess.close()
+                why = f'Could not read the checkpoint {checkpoint} ({first_line(err)})'
+                continue
+            if i:
+                print(f'Sampling from {checkpoint}, the newest checkpoint that could be read.')
+            use_saved_average(sess)  # the generator's weights averaged over training, where the run kept them
+            return checkpoint, sess, tf.get_collection('input_z')[0], tf.get_collection('samples')[0]
+    sys.exit(f'{why}; it was the {"last" if len(found) > 1 else "only"} checkpoint in {run_dir}, so there is nothing '
+             'to sample from. Train on in that folder to write a new one.')
+
+
+def first_line(err):
+    return (getattr(err, 'message', None) or str(err)).strip().splitlines()[0][:200]
 
 
 def generation_progress(starts, n_images):
@@ -252,14 +313,14 @@ def read_samples(path):
                  f'Write it again: {wanted}.')
 
 
-def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only):
+def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only, recover):
     from facegen import results
     from facegen.sweep import SpecError, Worker, interrupted_cleanly, open_study, read_spec
 
     try:
         spec = read_spec(spec_path)
         sweep_dir = os.path.join(runs_dir, 'sweeps', spec['name'])
-        study = open_study(spec, storage, sweep_dir, heartbeat)
+        study = open_study(spec, storage, sweep_dir, heartbeat, results_only, recover)
     except SpecError as err:
         sys.exit(str(err))
     if not results_only:
@@ -323,6 +384,9 @@ def main():
                       help='with --storage: seconds between a trial\'s heartbeats; a trial silent for twice that '
                            'is given to another worker (default 60)')
     tune.add_argument('--results-only', action='store_true', help='write the results page and train nothing')
+    tune.add_argument('--recover-journal', action='store_true',
+                      help='where the sweep\'s study.log has a damaged line: keep it as study.log.damaged-TIME and go '
+                           'on from the lines before that one')
     args, rest = parser.parse_known_args()
     if rest and args.command not in ('lab', 'test', 'bench'):
         parser.error(f'unrecognized arguments: {" ".join(rest)}')
@@ -347,7 +411,7 @@ def main():
     elif args.command == 'score':
         score(args.samples, args.dataset, args.data, args.fid)
     elif args.command == 'sweep':
-        sweep(args.spec, args.storage, args.data, args.runs, args.heartbeat, args.results_only)
+        sweep(args.spec, args.storage, args.data, args.runs, args.heartbeat, args.results_only, args.recover_journal)
 
 
 if __name__ == '__main__':

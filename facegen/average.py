@@ -58,6 +58,10 @@ class GeneratorAverage:
         tf.add_to_collection(USE_AVERAGE, use)
         _BY_GRAPH[tf.get_default_graph()] = self
 
+    def start(self, sess):
+        """The averages take the generator's weights: at a run's first batch, or for a run saved without them."""
+        sess.run(self._start)
+
     def after_batch(self, sess, batches_done, batch_size):
         """After each batch: every UPDATE_IMAGES images, the averages move towards the weights by the
         rule's decay for the images since the last move."""
@@ -79,7 +83,7 @@ class GeneratorAverage:
 
 def start_from_weights(sess):
     """The averages in sess's graph take the generator's current weights (a run that had none)."""
-    sess.run(_BY_GRAPH[sess.graph]._start)
+    _BY_GRAPH[sess.graph].start(sess)
 
 
 def drawing(sess):

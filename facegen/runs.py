@@ -167,6 +167,8 @@ class TrainingRun:
                 self.losses = saved_losses(self.folder, self.done)
                 self._writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), self.done)
                 print('Resuming from {} at batch {} of {}.'.format(self.folder, self.done, self._planned))
+        if self.average and self.done == 0:
+            self.average.start(sess)  # the average begins as the initial weights, as StyleGAN2-ADA's copy of G
         self._fixed_z = sess.run(self.fixed_z)
         self._first, self._started = self.done, time.perf_counter()
         # with a time budget the total is known once the pace is: record() sets it

@@ -296,8 +296,9 @@ def settings_for(dataset, params, spec):
 
 # ------------------------------------------------------------------ the study
 
-def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
-    """The spec's study: created (with its points queued) by the first worker, loaded by the rest."""
+def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT, results_only=False, recover=False):
+    """The spec's study: created (with its points queued) by the first worker, loaded by the rest.
+    A journal file with a damaged line is never written to (check_journal)."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the sweep prints its own lines
     # heartbeats and their retry are marked experimental since Optuna 2.8, and are what multi-machine sweeps need
     warnings.filterwarnings('ignore', category=optuna.exceptions.ExperimentalWarning)
@@ -315,9 +316,19 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
                             'runs and that this machine may reach it, and the URL: '
                             'postgresql://USER:PASSWORD@HOST:PORT/DATABASE.') from None
     else:
-        os.makedirs(sweep_dir, exist_ok=True)
-        storage = optuna.storages.JournalStorage(
-            optuna.storages.journal.JournalFileBackend(os.path.join(sweep_dir, 'study.log')))
+        path = os.path.join(sweep_dir, JOURNAL)
+        readable = check_journal(path, results_only, recover)
+        if readable is None:
+            os.makedirs(sweep_dir, exist_ok=True)
+        else:
+            path = readable
+        storage = optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+        if results_only and readable is not None:
+            try:
+                return optuna.load_study(study_name=spec['name'], storage=storage)
+            except KeyError:
+                raise SpecError(f'{os.path.join(sweep_dir, JOURNAL)} holds no study before its damaged line: '
+                                'there are no finished trials to show.') from None
     # GAN scores are noisy early on: no trial is stopped before half of its first dataset's reports
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=max(1, spec['reports'] // 2))
               if spec['prune'] else optuna.pruners.NopPruner())
@@ -341,6 +352,68 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT):
     study.set_user_attr('swept', swept_names(spec))
     study.set_user_attr('defaults', shared_defaults(spec, load_notebook_functions()))
     return study
+
+
+JOURNAL = 'study.log'  # a sweep's study, in its folder, when it has no --storage
+
+
+def journal_damage(path):
+    """(line number, what is wrong, the bytes before that line) for the first damaged line of a
+    journal file, or None when every line is whole. Optuna skips a last line with no end (it takes
+    it for one being written) and then appends after it, which leaves the file unreadable in the
+    middle: so a line cut short counts as damage too."""
+    good = 0
+    with open(path, 'rb') as f:
+        for number, line in enumerate(f, start=1):
+            if not line.endswith(b'\n'):
+                return number, 'cut short (a full disk or a killed write leaves a line so)', good
+            try:
+                json.loads(line)
+            except ValueError as err:  # JSONDecodeError and UnicodeDecodeError both are
+                return number, f'garbled ({str(err).splitlines()[0][:80]})', good
+            good += len(line)
+    return None
+
+
+def check_journal(path, results_only, recover):
+    """None where the journal at path is whole or absent. Where a line is damaged: with results_only,
+    the path of a copy of the lines before it, to read the finished trials from; with recover, the
+    damaged file is kept beside as study.log.damaged-TIME and the lines before it become the journal
+    (None); otherwise a SpecError says where the damage is and both ways on. The file is never
+    written after a damaged line."""
+    if not os.path.exists(path):
+        return None
+    try:
+        damage = journal_damage(path)
+        if damage and damage[1].startswith('cut short'):
+            time.sleep(1)  # another worker's line may be half-written this instant: it is whole within a second
+            damage = journal_damage(path)
+    except OSError as err:
+        raise SpecError(f'The sweep\'s journal {path} could not be read ({err}).') from None
+    if damage is None:
+        return None
+    line, what, good = damage
+    with open(path, 'rb') as f:
+        readable = f.read(good)
+    if results_only:
+        import tempfile
+        copy = os.path.join(tempfile.mkdtemp(prefix='facegen-journal-'), JOURNAL)
+        with open(copy, 'wb') as f:
+            f.write(readable)
+        print(f'{path}: line {line} is {what}; the results page shows the trials finished before it.')
+        return copy
+    if recover:
+        kept = f'{path}.damaged-{time.strftime("%Y%m%d-%H%M%S")}'
+        os.replace(path, kept)
+        with open(path + '.partial', 'wb') as f:
+            f.write(readable)
+        os.replace(path + '.partial', path)
+        print(f'{path}: line {line} was {what}. The lines before it are the journal now, and the sweep goes on from '
+              f'them (a trial that was running then runs again); the damaged file is kept as {kept}.')
+        return None
+    raise SpecError(f'{path}: line {line} is {what}, so the sweep will not write to it (the file is untouched). '
+                    '--results-only shows the trials finished before that line; --recover-journal goes on from them, '
+                    'keeping the damaged file beside.')
 
 
 def shared_defaults(spec, nb):

@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from support import ROOT, RUN_PY
+from support import ROOT, RUN_PY, read_only_command, tf, train
 
 from facegen.config import MNIST
 from facegen.offline import write_bundled
@@ -90,3 +90,151 @@ def test_ctrl_c_while_the_classifier_trains_caches_nothing_and_the_next_score_tr
 def _bundled_digits():
     from facegen.offline import bundled_mnist
     return bundled_mnist()
+
+
+# ------------------------------------------------------------------ run.py sweep: a damaged journal
+
+@pytest.fixture(scope='module')
+def finished_sweep(data_dir, tmp_path_factory):
+    """A finished two-point sweep: (its spec, its runs folder, the bytes of its study.log)."""
+    folder = tmp_path_factory.mktemp('sweep')
+    spec = folder / 'pair.toml'
+    spec.write_text('datasets = ["mnist"]\nbudget_batches = 20\nprune = false\nreports = 0\n'
+                    '[grid]\nlearning_rate = [0.0005, 0.001]\n')
+    done = run_py('sweep', spec, '--data', data_dir, '--runs', folder / 'runs')
+    assert done.returncode == 0, done.stderr[-3000:]
+    return spec, folder / 'runs', (folder / 'runs' / 'sweeps' / 'pair' / 'study.log').read_bytes()
+
+
+def damaged_copy(finished_sweep, tmp_path, damage):
+    """A copy of the finished sweep's runs folder whose study.log is damage(its bytes)."""
+    import shutil
+    spec, runs, journal = finished_sweep
+    copy = tmp_path / 'runs'
+    shutil.copytree(runs, copy)
+    (copy / 'sweeps' / 'pair' / 'study.log').write_bytes(damage(journal))
+    return spec, copy, copy / 'sweeps' / 'pair' / 'study.log'
+
+
+def cut_last_line(journal):
+    """A full disk's end: a last entry written only in part, no end of line."""
+    return journal + journal.splitlines(keepends=True)[-1][:25]
+
+
+def garble_line(number):
+    def garble(journal):
+        lines = journal.splitlines(keepends=True)
+        lines[number - 1] = b'{"op_code": 5, "worker_id": \xff\xfe garbage\n'
+        return b''.join(lines)
+    return garble
+
+
+@pytest.mark.parametrize('damage, line', [(cut_last_line, None), (garble_line(6), 6)], ids=['cut short', 'garbled'])
+def test_a_damaged_journal_is_refused_untouched_and_its_finished_trials_stay_readable(
+        data_dir, finished_sweep, tmp_path, damage, line):
+    spec, runs, journal = damaged_copy(finished_sweep, tmp_path, damage)
+    damaged = journal.read_bytes()
+    line = line or len(damaged.splitlines())
+    refused = run_py('sweep', spec, '--data', data_dir, '--runs', runs)
+    assert_one_line(refused, f'line {line} is', 'will not write', '--results-only', '--recover-journal')
+    assert journal.read_bytes() == damaged, 'not one byte appended'
+
+    shown = run_py('sweep', spec, '--data', data_dir, '--runs', runs, '--results-only')
+    assert shown.returncode == 0 and f'line {line} is' in shown.stdout, shown.stderr[-3000:]
+    rows = [r for r in (runs / 'sweeps' / 'pair' / 'results.md').read_text().splitlines() if r.startswith('|')][2:]
+    expected = 2 if damage is cut_last_line else None
+    assert expected is None or len(rows) == expected, 'both finished trials are on the page'
+    assert journal.read_bytes() == damaged
+
+    recovered = run_py('sweep', spec, '--data', data_dir, '--runs', runs, '--recover-journal')
+    assert recovered.returncode == 0, recovered.stderr[-3000:]
+    (kept,) = journal.parent.glob('study.log.damaged-*')
+    assert kept.read_bytes() == damaged, 'the damaged file is kept as it was'
+    assert b'\xff' not in journal.read_bytes() and journal.read_bytes().endswith(b'\n')
+    again = run_py('sweep', spec, '--data', data_dir, '--runs', runs)
+    assert again.returncode == 0, again.stderr[-3000:]
+
+
+# ------------------------------------------------------------------ run.py sample
+
+@pytest.fixture(scope='module')
+def trained_run(nb, digits, tmp_path_factory):
+    """A run folder of the notebook's train(): checkpoints at batches 4, 8 and 12, with their meta graphs."""
+    run_dir = tmp_path_factory.mktemp('trained') / 'run'
+    train(nb, digits, run_dir)
+    assert sorted(p.name for p in run_dir.glob('*.index')) == [f'model.ckpt-{n}.index' for n in (12, 4, 8)]
+    return run_dir
+
+
+def copy_of(run_dir, tmp_path):
+    import shutil
+    copy = tmp_path / 'copy'
+    shutil.copytree(run_dir, copy)
+    return copy
+
+
+def plain_saver_checkpoint(folder):
+    """A checkpoint written by a plain tf.train.Saver, as a learner's own code writes one: model.ckpt-1."""
+    with tf.Graph().as_default(), tf.Session() as sess:
+        weights = tf.get_variable('classifier/w', [3, 3], initializer=tf.ones_initializer())
+        sess.run(weights.initializer)
+        tf.train.Saver().save(sess, str(folder / 'model.ckpt'), global_step=1)
+
+
+def test_sample_passes_over_a_cut_off_newest_checkpoint(trained_run, tmp_path):
+    run_dir = copy_of(trained_run, tmp_path)
+    data = next(run_dir.glob('model.ckpt-12.data-*'))
+    data.write_bytes(data.read_bytes()[:100])  # cut off, as by a full disk
+    done = run_py('sample', run_dir, '-n', 4, '--out', tmp_path / 'out')
+    assert done.returncode == 0, done.stderr
+    assert 'Could not read the checkpoint' in done.stdout and 'model.ckpt-12' in done.stdout
+    assert 'Sampling from' in done.stdout and 'model.ckpt-8, the newest checkpoint that could be read' in done.stdout
+    assert np.load(tmp_path / 'out' / 'samples.npz')['images'].shape == (4, 28, 28, 1)
+
+
+def test_sample_with_no_readable_checkpoint_says_so_and_writes_nothing(trained_run, tmp_path):
+    run_dir = copy_of(trained_run, tmp_path)
+    for data in run_dir.glob('model.ckpt-*.data-*'):
+        data.write_bytes(data.read_bytes()[:100])
+    assert_one_line(run_py('sample', run_dir, '--out', tmp_path / 'out'), 'Could not read the checkpoint',
+                    'nothing to sample from')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_sample_refuses_a_plain_savers_checkpoint(tmp_path):
+    plain_saver_checkpoint(tmp_path)
+    assert_one_line(run_py('sample', tmp_path, '--out', tmp_path / 'out'), 'was not written by train()')
+    assert not (tmp_path / 'out').exists()
+
+
+def test_sample_refuses_a_checkpoint_whose_files_come_from_two_networks(trained_run, tmp_path):
+    run_dir = copy_of(trained_run, tmp_path)
+    other = tmp_path / 'other'
+    other.mkdir()
+    plain_saver_checkpoint(other)
+    for path in run_dir.glob('model.ckpt-12.*'):
+        if not path.name.endswith('.meta'):
+            path.unlink()
+    for path in other.glob('model.ckpt-1.*'):
+        if not path.name.endswith('.meta'):
+            (run_dir / path.name.replace('ckpt-1.', 'ckpt-12.')).write_bytes(path.read_bytes())
+    assert_one_line(run_py('sample', run_dir, '--out', tmp_path / 'out'), 'holds another network')
+
+
+def test_sample_into_a_read_only_folder_is_one_line_and_leaves_nothing(trained_run, tmp_path):
+    out = tmp_path / 'out'
+    out.mkdir()
+    try:
+        done = subprocess.run(read_only_command(out, [sys.executable, RUN_PY, 'sample', str(trained_run), '-n', '4',
+                                                      '--out', str(out)]),
+                              capture_output=True, text=True, cwd=ROOT)
+    finally:
+        os.chmod(out, 0o755)
+    assert_one_line(done, 'Could not write the samples in', str(out), '--out')
+    assert list(out.iterdir()) == []
+
+
+def test_sample_rewrites_whole_files_only(trained_run, tmp_path):
+    out = tmp_path / 'out'
+    assert run_py('sample', trained_run, '-n', 4, '--out', out).returncode == 0
+    assert sorted(p.name for p in out.iterdir()) == ['samples.npz', 'samples.png'], 'no partial file left'

@@ -11,7 +11,18 @@ import time
 import numpy as np
 import pytest
 from PIL import Image
-from support import BATCH, PER_EPOCH, ROOT, RUN_PY, TRAIN_IN_A_SUBPROCESS, checkpoint_step, checkpoint_values, tf, train
+from support import (
+    BATCH,
+    PER_EPOCH,
+    ROOT,
+    RUN_PY,
+    TRAIN_IN_A_SUBPROCESS,
+    checkpoint_step,
+    checkpoint_values,
+    read_only_command,
+    tf,
+    train,
+)
 
 import helper
 
@@ -180,21 +191,6 @@ def test_sample_command_without_a_checkpoint_says_what_to_do(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode != 0
     assert 'No checkpoint' in result.stderr and 'TrainingRun' in result.stderr
-
-
-def read_only_command(run_dir, command):
-    """`command` run where run_dir is read-only: a read-only bind mount in a private mount
-    namespace when we are root (root ignores file modes), the folder's mode otherwise."""
-    if os.geteuid() != 0:
-        os.chmod(run_dir, 0o555)
-        return command
-    probe = subprocess.run(['unshare', '-m', 'sh', '-c', f'mount --bind -o ro {run_dir} {run_dir}'],
-                           capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip('root without permission to make a read-only mount: cannot make a folder read-only')
-    return ['unshare', '-m', 'sh', '-c', 'mount --bind -o ro "$0" "$0" && exec "$@"', str(run_dir)] + command
-
-
 
 
 def test_read_only_run_folder_is_a_clear_error_and_keeps_the_last_checkpoint(nb, digits, tmp_path):
