@@ -162,6 +162,7 @@ def sample(run_dir, n_images, output_dir):
 
     import helper
     from facegen.env import import_tensorflow
+    from facegen.files import written_whole
     from facegen.runs import checkpoints
 
     if n_images < 1:
@@ -175,7 +176,7 @@ def sample(run_dir, n_images, output_dir):
                  'the notebook keeps its runs in runs/.')
     tf = import_tensorflow()
     made_folder = not os.path.exists(output_dir)
-    written = []  # what this command has begun to write, removed unless it is finished whole
+    written = []  # scratch files, removed however the command ends
     try:
         checkpoint, sess, input_z, samples = restore_for_sampling(tf, run_dir)
         with sess:
@@ -188,15 +189,12 @@ def sample(run_dir, n_images, output_dir):
                 count = min(SAMPLE_BATCH, n_images - start)
                 z = np.random.uniform(-1, 1, size=(count, input_z.shape[-1]))
                 images[start:start + count] = helper.generated_to_uint8(sess.run(samples, {input_z: z}))
-        final = {name: os.path.join(output_dir, name) for name in ('samples.npz', 'samples.png')}
-        written += [path + '.partial' for path in final.values()]
-        with open(final['samples.npz'] + '.partial', 'wb') as f:
+        with written_whole(os.path.join(output_dir, 'samples.npz')) as partial, open(partial, 'wb') as f:
             np.savez_compressed(f, images=images)
-        helper.images_square_grid(np.asarray(images[:GRID_IMAGES]), 'L' if shape[-1] == 1 else 'RGB').save(
-            final['samples.png'] + '.partial', format='PNG')
+        with written_whole(os.path.join(output_dir, 'samples.png')) as partial:
+            helper.images_square_grid(np.asarray(images[:GRID_IMAGES]), 'L' if shape[-1] == 1 else 'RGB').save(
+                partial, format='PNG')
         del images
-        for path in final.values():
-            os.replace(path + '.partial', path)  # each whole, or the earlier one left as it was
     except OSError as err:
         sys.exit(f'Could not write the samples in {output_dir} ({err.strerror or err}): pass a writable folder with '
                  '--out, or free some disk space. Nothing was written.')

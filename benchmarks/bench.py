@@ -479,10 +479,15 @@ def quality(args):
     with contextlib.ExitStack() as stack:
         if args.data:
             data_dir = stack.enter_context(linked_data_dir(args.data))
+            if name == 'celeba' and not image_files(data_dir):
+                sys.exit(f'--data {args.data} holds no .jpg: give the folder of aligned CelebA JPEGs. Nothing was run.')
         else:
             data_dir = os.path.join(ROOT, 'data')
             helper.download_extract(name, data_dir)  # as the notebook does: offline, the bundled stand-in
-        dataset = helper.Dataset(name, data_dir=data_dir)
+        try:
+            dataset = helper.Dataset(name, data_dir=data_dir)
+        except ValueError as err:  # no images there: the one line the Dataset gives, not its traceback
+            sys.exit(str(err))
         run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
         start = time.perf_counter()
         with tf.Graph().as_default():
@@ -516,6 +521,17 @@ def main():
     parser.add_argument('--input-memory', type=int, metavar='N',
                         help="only measure the input pipeline's peak memory on N files of --data (202599: full CelebA)")
     args = parser.parse_args()
+    problems = [(args.batch is not None and args.batch < 1, f'--batch {args.batch}: a batch holds 1 image or more'),
+                (args.steps < 1, f'--steps {args.steps}: time 1 step or more'),
+                (not args.minutes > 0, f'-m {args.minutes:g}: give --quality a budget above 0 minutes'),
+                (args.learning_rate is not None and not args.learning_rate > 0,
+                 f'--learning-rate {args.learning_rate}: it must be above 0'),
+                (args.input_memory is not None and args.input_memory < 1, f'--input-memory {args.input_memory}: 1 or more'),
+                (args.data is not None and not os.path.isdir(args.data),
+                 f'--data {args.data} is not a folder: give the folder that holds the aligned CelebA JPEGs')]
+    for failed, message in problems:
+        if failed:
+            sys.exit(f'{message}. Nothing was run.')
     if args.input_memory:
         if not args.data:
             parser.error('--input-memory needs --data, a folder of aligned CelebA JPEGs')

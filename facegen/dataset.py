@@ -3,7 +3,6 @@ import glob
 import hashlib
 import os
 import queue
-import tempfile
 import threading
 import warnings
 import zipfile
@@ -11,6 +10,7 @@ import zipfile
 import numpy as np
 
 from .config import BATCH_RANGE, CELEBA_FACE_CROP, IMAGE_MAX_VALUE, IMAGE_SIZE, dataset_spec
+from .files import written_whole
 from .images import decode_all
 
 CACHE_FORMAT = 1  # bump when the decoded cache's layout or decoding changes
@@ -122,12 +122,8 @@ def _save_cache(dataset_name, cache, images, kept):
         for old in os.listdir(folder):  # caches of earlier versions of these files
             if old.startswith(f'.{dataset_name}-cache-') and old != os.path.basename(cache):
                 os.remove(os.path.join(folder, old))
-        with tempfile.NamedTemporaryFile(dir=folder, suffix='.partial', delete=False) as f:
+        with written_whole(cache) as partial, open(partial, 'wb') as f:
             np.savez(f, images=images, kept=kept)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(f.name, 0o666 & ~umask)  # as readable as any other file here, not 0600
-        os.replace(f.name, cache)  # whole or not at all
     except OSError as err:
         print(f'Could not write the decoded cache in {folder} ({err}): it stays in memory for this run.')
 

@@ -44,6 +44,7 @@ import numpy as np
 from . import inception
 from .config import CHANNELS, IMAGE_MAX_VALUE, IMAGE_SIZE, dataset_spec
 from .env import import_tensorflow
+from .files import written_whole
 
 SCORED_IMAGES = 1000       # samples per figure; the references are measured on as many real images
 CONFIDENT = 0.9            # a digit counts as recognizable when the classifier is this sure of it
@@ -146,8 +147,8 @@ class DigitNetwork:
             if any('interrupted by user' in str(warning.message) for warning in caught):
                 raise KeyboardInterrupt
             os.makedirs(cache_dir, exist_ok=True)
-            joblib.dump(self.model, path + '.partial')
-            os.replace(path + '.partial', path)  # whole or not at all
+            with written_whole(path) as partial:
+                joblib.dump(self.model, partial)
 
     def __call__(self, images):
         """(the classifier's probabilities, its last hidden layer) for uint8 N x 28 x 28 digits."""
@@ -305,8 +306,8 @@ class Scorer:
                   'once; then cached) ...')
             features = {name: self._inception_features(images) for name, images in sets.items()}
             os.makedirs(data_dir, exist_ok=True)
-            np.savez(path + '.partial.npz', **features)
-            os.replace(path + '.partial.npz', path)  # whole or not at all
+            with written_whole(path) as partial, open(partial, 'wb') as f:
+                np.savez(f, **features)
         self._inception_real = features.pop('statistics')
         for name, values in features.items():
             self.references[name]['fid'] = frechet_distance(values, self._inception_real)

@@ -238,3 +238,38 @@ def test_sample_rewrites_whole_files_only(trained_run, tmp_path):
     out = tmp_path / 'out'
     assert run_py('sample', trained_run, '-n', 4, '--out', out).returncode == 0
     assert sorted(p.name for p in out.iterdir()) == ['samples.npz', 'samples.png'], 'no partial file left'
+
+
+# ------------------------------------------------------------------ run.py bench, and caches
+
+@pytest.mark.parametrize('arguments, says', [
+    (['--batch', '0'], '--batch 0'),
+    (['--steps', '0'], '--steps 0'),
+    (['--quality', 'mnist', '-m', '-1'], '-m -1'),
+    (['--quality', 'mnist', '--learning-rate', '0'], '--learning-rate 0'),
+    (['--quality', 'celeba', '--data', '/no/such/folder'], 'is not a folder'),
+])
+def test_bench_names_impossible_arguments_before_running_anything(arguments, says):
+    assert_one_line(run_py('bench', *arguments), says, 'Nothing was run')
+
+
+def test_bench_names_a_folder_without_faces(tmp_path):
+    assert_one_line(run_py('bench', '--quality', 'celeba', '--data', tmp_path, '-m', '0.01'), 'holds no .jpg')
+
+
+@pytest.mark.parametrize('interruption', [KeyboardInterrupt, OSError], ids=['Ctrl-C', 'a full disk'])
+def test_a_cache_cut_short_leaves_the_old_one_and_nothing_else(tmp_path, interruption):
+    from facegen.files import written_whole
+    cache = tmp_path / '.cache.npz'
+    cache.write_bytes(b'the whole earlier cache')
+    with pytest.raises(interruption):
+        with written_whole(str(cache)) as partial:
+            with open(partial, 'wb') as f:
+                f.write(b'half of a new')
+            raise interruption
+    assert cache.read_bytes() == b'the whole earlier cache'
+    assert [p.name for p in tmp_path.iterdir()] == ['.cache.npz'], 'no partial file left beside it'
+    with written_whole(str(cache)) as partial:
+        with open(partial, 'wb') as f:
+            f.write(b'a whole new cache')
+    assert cache.read_bytes() == b'a whole new cache' and oct(cache.stat().st_mode & 0o777) != oct(0o600)
