@@ -19,8 +19,10 @@ A SPEC (TOML) names the datasets each trial trains, its budget, what is swept an
     [fixed]
     alpha = 0.2
 
-The hyperparameters (HYPERPARAMETERS) default to the notebook's: its training cells' batch_size,
-z_dim, learning_rate and beta1 for each dataset, its network with its own slope and smoothing.
+The hyperparameters (HYPERPARAMETERS, one table: each one's kind, the values it takes and where it
+goes) default to the notebook's: its training cells' batch_size, z_dim, learning_rate and beta1 for
+each dataset, its network with its own slope and smoothing, TrainingRun's weight average. A spec is
+checked whole before anything is created: a misspelt key or an impossible value is one line.
 
 A trial's value is its quality (facegen/score.py: 0 noise, 1 real images), averaged over the
 datasets; a trial that diverges scores 0 on that dataset. Grid and list points are enqueued once,
