@@ -314,6 +314,7 @@ def read_samples(path):
 def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only, recover):
     from facegen import results
     from facegen.sweep import SpecError, Worker, interrupted_cleanly, open_study, read_spec
+    from facegen.variants import SettingHadNoEffect
 
     try:
         spec = read_spec(spec_path)
@@ -323,7 +324,10 @@ def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only, recov
         sys.exit(str(err))
     if not results_only:
         with interrupted_cleanly(spec):
-            Worker(spec, study, sweep_dir, data_dir).run()
+            try:
+                Worker(spec, study, sweep_dir, data_dir).run()
+            except SettingHadNoEffect as err:
+                sys.exit(f'{err} The trial was marked failed.')
     page = results.write(study, sweep_dir)
     best = results.rows(study)
     if best and best[0].value is not None:

@@ -562,16 +562,9 @@ class Worker:
         kind, amount = (('max_batches', self.spec['budget_batches']) if 'budget_batches' in self.spec
                         else ('minutes', self.spec['budget_minutes']))
         budget = {kind: amount[dataset] if isinstance(amount, dict) else amount}
-        run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'),
-                          after_batch=report, ema_half_life=settings['ema_half_life'], **budget)
+        run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'), after_batch=report, **budget)
         try:
-            with tf.Graph().as_default(), variant(self.nb, settings['network'], settings['alpha'],
-                                                  settings['label_smoothing'], settings['generator_dropout'],
-                                                  settings['discriminator_dropout']):
-                tf.set_random_seed(seed)  # the weights' draws; train() draws its z with NumPy
-                np.random.seed(seed)
-                self.nb['train'](10 ** 6, *(settings[name] for name in TRAIN_SETTINGS), data.get_batches,
-                                 data.shape, data.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
+            train_with(self.nb, settings, data, run, seed)
         except FloatingPointError as err:
             trial.set_user_attr(f'diverged_{dataset}', str(err).split(':')[0])
             self.bar.write(f'Trial {trial.number} diverged on {dataset} at batch {run.done + 1}: it scores 0 there.')
@@ -595,6 +588,20 @@ class Worker:
         png = io.BytesIO()
         grid.save(png, format='PNG')
         trial.set_user_attr(f'{dataset}_picture', base64.b64encode(png.getvalue()).decode('ascii'))
+
+
+def train_with(nb, settings, data, run, seed):
+    """The notebook's train() on data with every setting in its place (HYPERPARAMETERS' `goes`), in
+    a graph of its own, seeded; returns the graph."""
+    run.ema_half_life = settings['ema_half_life']
+    with tf.Graph().as_default() as graph, variant(nb, settings['network'], settings['alpha'],
+                                                   settings['label_smoothing'], settings['generator_dropout'],
+                                                   settings['discriminator_dropout']):
+        tf.set_random_seed(seed)  # the weights' draws; train() draws its z with NumPy
+        np.random.seed(seed)
+        nb['train'](10 ** 6, *(settings[name] for name in TRAIN_SETTINGS), data.get_batches, data.shape,
+                    data.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
+    return graph
 
 
 def suggest(trial, spec, point):

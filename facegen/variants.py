@@ -19,6 +19,10 @@ tf = import_tensorflow()
 NETWORKS = ('notebook', 'classic')
 
 
+class SettingHadNoEffect(ValueError):
+    """A sweep setting that the notebook's code gave no place to act."""
+
+
 def classic_networks(nb):
     """The classic solution's network, on the notebook's layer helpers (and its batch norm)."""
     lrelu, conv, deconv, dense, batch_norm = (nb[name] for name in ('lrelu', 'conv', 'deconv', 'dense', 'batch_norm'))
@@ -49,10 +53,11 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
     if network not in NETWORKS:
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
     saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator')}
+    calls = {GENERATOR_SCOPE: 0, DISCRIMINATOR_SCOPE: 0}  # the lrelu's, in each network
     try:
         if alpha is not None or generator_dropout or discriminator_dropout:
             nb['lrelu'] = _activation(saved['lrelu'], alpha, {GENERATOR_SCOPE: generator_dropout,
-                                                               DISCRIMINATOR_SCOPE: discriminator_dropout})
+                                                               DISCRIMINATOR_SCOPE: discriminator_dropout}, calls)
         if label_smoothing is not None:
             if 'smooth' not in inspect.signature(saved['model_loss']).parameters:
                 raise ValueError("The notebook's model_loss takes no `smooth` argument (the real images' label), "
@@ -61,6 +66,13 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
         if network == 'classic':
             nb['discriminator'], nb['generator'] = classic_networks(nb)
         yield
+        # a setting that changed nothing is a mistake to say, not a trial to score as if it had
+        unused = [f'{name} = {value}' for name, value, used in (
+            ('alpha', alpha, sum(calls.values())), ('generator_dropout', generator_dropout, calls[GENERATOR_SCOPE]),
+            ('discriminator_dropout', discriminator_dropout, calls[DISCRIMINATOR_SCOPE])) if value and not used]
+        if unused:
+            raise SettingHadNoEffect(f'{", ".join(unused)} had no effect: the {network} networks never call the notebook\'s '
+                             'lrelu there, where these settings act. Call lrelu in them, or leave these settings out.')
     finally:
         nb.update(saved)
 
@@ -78,13 +90,16 @@ def notebook_values(nb):
     return values
 
 
-def _activation(lrelu, alpha, dropout):
+def _activation(lrelu, alpha, dropout, calls):
     """The notebook's lrelu with slope alpha, then dropout at the rate of the network it is in; the
-    generator's inference copy (built with reuse, for samples) keeps every unit."""
+    generator's inference copy (built with reuse, for samples) keeps every unit. calls counts them
+    per network."""
     def activation(x, *args, **kwargs):
         y = lrelu(x, alpha) if alpha is not None else lrelu(x, *args, **kwargs)
         scope = tf.get_variable_scope()
         network = scope.name.split('/')[0]
+        if network in calls:
+            calls[network] += 1
         rate = dropout.get(network, 0.0)
         if rate and not (network == GENERATOR_SCOPE and scope.reuse):
             y = tf.nn.dropout(y, rate=rate)
