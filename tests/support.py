@@ -27,6 +27,21 @@ def train(nb, digits, run_dir, epochs=2, get_batches=None, print_every=2, show_e
                     run=helper.TrainingRun(str(run_dir), **run_settings))
 
 
+def restored(nb, run_dir, epochs=2):
+    """(the TrainingRun, {variable: value}) of the notebook's network built anew and restored from
+    run_dir's newest checkpoint, as a resumed train() has it before its first batch."""
+    with tf.Graph().as_default():
+        input_real, input_z, lr = nb['model_inputs'](28, 28, 1, 16)
+        d_loss, g_loss = nb['model_loss'](input_real, input_z, 1)
+        nb['model_opt'](d_loss, g_loss, lr, 0.5)
+        run = helper.TrainingRun(str(run_dir))
+        run.attach(input_z, nb['generator'](input_z, 1, False))
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            with run.start(sess, epochs, PER_EPOCH):
+                return run, {v.op.name: sess.run(v) for v in tf.global_variables()}
+
+
 def checkpoint_step(run_dir):
     """The step of the newest checkpoint TensorFlow's own index names, read as TensorFlow reads it."""
     latest = tf.train.latest_checkpoint(str(run_dir))

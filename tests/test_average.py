@@ -5,7 +5,7 @@ import sys
 
 import numpy as np
 import pytest
-from support import BATCH, PER_EPOCH, ROOT, RUN_PY, checkpoint_values, tf, train
+from support import BATCH, PER_EPOCH, ROOT, RUN_PY, checkpoint_values, restored, tf, train
 
 import helper
 from facegen import average
@@ -60,18 +60,10 @@ def test_drawing_swaps_the_average_in_and_back_out(nb):
 def test_a_resumed_run_goes_on_with_the_same_average(nb, digits, tmp_path):
     train(nb, digits, tmp_path, epochs=3, max_batches=10)
     saved = checkpoint_values(tmp_path)
-    with tf.Graph().as_default():
-        input_real, input_z, lr = nb['model_inputs'](28, 28, 1, 16)
-        d_loss, g_loss = nb['model_loss'](input_real, input_z, 1)
-        nb['model_opt'](d_loss, g_loss, lr, 0.5)
-        run = helper.TrainingRun(str(tmp_path))
-        run.attach(input_z, nb['generator'](input_z, 1, False))
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            with run.start(sess, 3, PER_EPOCH):
-                restored = {v.op.name: sess.run(v) for v in run.average.averages}
-    assert restored
-    for name, value in restored.items():
+    run, values = restored(nb, tmp_path, epochs=3)
+    averaged = {var.op.name: values[var.op.name] for var in run.average.averages}
+    assert averaged
+    for name, value in averaged.items():
         np.testing.assert_array_equal(value, saved[name], err_msg=name)
 
 

@@ -20,6 +20,7 @@ from support import (
     checkpoint_step,
     checkpoint_values,
     read_only_command,
+    restored,
     tf,
     train,
 )
@@ -73,20 +74,11 @@ def test_restore_brings_back_optimizer_state_and_batch_norm_statistics(nb, digit
     train(nb, digits, tmp_path, max_batches=5)
     saved = checkpoint_values(tmp_path)
 
-    with tf.Graph().as_default():
-        input_real, input_z, lr = nb['model_inputs'](28, 28, 1, 16)
-        d_loss, g_loss = nb['model_loss'](input_real, input_z, 1)
-        nb['model_opt'](d_loss, g_loss, lr, 0.5)
-        run = helper.TrainingRun(str(tmp_path))
-        run.attach(input_z, nb['generator'](input_z, 1, False))
-        with tf.Session() as sess:
-            sess.run(tf.global_variables_initializer())
-            with run.start(sess, 2, PER_EPOCH):
-                restored = {v.op.name: sess.run(v) for v in tf.global_variables()}
+    run, values = restored(nb, tmp_path)
 
     for name in [n for n in saved if 'Adam' in n or 'moving_' in n or 'updates' in n or n == 'fixed_z']:
-        assert np.array_equal(restored[name], saved[name]), name
-    assert restored['global_step'] == 5 and run.done == 5
+        assert np.array_equal(values[name], saved[name]), name
+    assert values['global_step'] == 5 and run.done == 5
     assert len(run.losses) == 5
 
 
