@@ -10,7 +10,13 @@
     dataset   Dataset: decoded once into a cache, served as shuffled batches
     ops       the generator's transposed convolution, with a faster CPU gradient
     runs      TrainingRun: a run folder's checkpoints, resume, TensorBoard, pictures, samples
+    average   the generator's weights averaged over training, which every picture is drawn with
+    files     writing a file whole or not at all (caches, samples)
     score     the quality score of generated digits and faces, with reference figures
+    inception the standard FID's network, from its checksum-verified weights
+    variants  the networks and settings a sweep trains besides the notebook's own
+    sweep     hyperparameter sweeps on Optuna, checked specs, their journal
+    results   a sweep's results page
     notebook  the notebook's own definitions, loaded for the tests and the benchmark
 
 Every module that loads TensorFlow does it through env.import_tensorflow, after env has set
