@@ -250,10 +250,10 @@ class Score(dict):
     def table(self):
         columns = ['samples'] + list(self.references)
         rows = [f'{self.dataset}: {self.count:,} images scored; each reference column on {self.reference_count:,} images',
-                f'{"":22}' + ''.join(f'{name:>12}' for name in columns)]
+                f'{"":22}' + ''.join(f'{name:>13}' for name in columns)]
         for figure, value in self.items():
             values = [value] + [self.references[name][figure] for name in self.references]
-            rows.append(f'{figure + " (" + BETTER[figure] + ")":22}' + ''.join(f'{v:12.3f}' for v in values))
+            rows.append(f'{figure + " (" + BETTER[figure] + ")":22}' + ''.join(f'{v:13.3f}' for v in values))
         return '\n'.join(rows + self.notes)
 
     def __str__(self):
