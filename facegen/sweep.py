@@ -118,7 +118,7 @@ def read_spec(path):
         raise SpecError(f'The sweep spec {path} could not be read: {err}.') from None
 
     def fail(message):
-        raise SpecError(f'{path}: {message}. Nothing was created.')
+        raise SpecError(f'{path}: {message}{"" if message.endswith("?") else "."} Nothing was created.')
 
     for key in spec:
         if key not in SPEC_KEYS:
