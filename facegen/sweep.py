@@ -84,6 +84,10 @@ HYPERPARAMETERS = {
     'z_dim': Setting(int, None, 'a whole number of at least 1', lambda v: v >= 1, 'train()'),
     'learning_rate': Setting(float, None, 'above 0', lambda v: v > 0, 'train()'),
     'beta1': Setting(float, None, 'at least 0 and below 1', lambda v: 0 <= v < 1, 'train()'),
+    'augment_color': Setting(bool, False, 'true or false', lambda v: True,
+                             "variants.variant: the notebook's random_color before its random_shift in D"),
+    'cutout': Setting(float, 0.0, 'at least 0 (none) and below 1, the square\'s side over the image\'s',
+                      lambda v: 0 <= v < 1, "variants.variant: the notebook's random_cutout after its random_shift in D"),
     'ema_half_life': Setting(int, average.HALF_LIFE_IMAGES, 'a whole number of images, at least 0 (0: no average)',
                              lambda v: v >= 0, "TrainingRun: the half-life of the generator's weight average"),
 }
@@ -214,7 +218,8 @@ def check_setting(fail, where, name, value):
     if name not in HYPERPARAMETERS:
         fail(f'{where}: {name!r} is not a hyperparameter a sweep can set{did_you_mean(name, list(HYPERPARAMETERS))}')
     setting = HYPERPARAMETERS[name]
-    kind_ok = {str: isinstance(value, str), int: is_whole(value), float: is_number(value)}[setting.kind]
+    kind_ok = {str: isinstance(value, str), bool: isinstance(value, bool), int: is_whole(value),
+               float: is_number(value)}[setting.kind]
     if not kind_ok or not setting.valid(value):
         fail(f'{where}: {name} = {value!r}: it takes {setting.allowed}')
 
@@ -229,6 +234,8 @@ def check_space(fail, name, space):
         return
     if not isinstance(space, dict):
         fail(f'[search] {name} = {space!r}: give a range {{low = ..., high = ...}} or a list of choices')
+    if HYPERPARAMETERS[name].kind in (str, bool):
+        fail(f'[search] {name}: a setting of words or of true and false takes a list of choices, not a range')
     for key in space:
         if key not in RANGE_KEYS:
             fail(f'[search] {name}: {key!r} is not a key of a range{did_you_mean(key, RANGE_KEYS)}')
@@ -240,8 +247,6 @@ def check_space(fail, name, space):
         fail(f'[search] {name}: low = {space["low"]!r} is above high = {space["high"]!r}')
     if not isinstance(space.get('log', False), bool) or (space.get('log') and space['low'] <= 0):
         fail(f'[search] {name}: log = true or false, and a log range needs low above 0')
-    if HYPERPARAMETERS[name].kind is str:
-        fail(f'[search] {name}: a setting of words takes a list of choices, not a range')
 
 
 def read_points_csv(path):
@@ -259,9 +264,13 @@ def read_points_csv(path):
                 continue
             kind = HYPERPARAMETERS[name].kind
             try:
-                point[name] = text if kind is str else kind(float(text)) if kind is int else float(text)
-            except ValueError:
-                raise SpecError(f'{path}, line {number}: {name} = {text!r} is not a number. Nothing was created.') from None
+                if kind is bool:
+                    point[name] = {'true': True, 'false': False}[text.strip().lower()]
+                else:
+                    point[name] = text if kind is str else kind(float(text)) if kind is int else float(text)
+            except (ValueError, KeyError):
+                raise SpecError(f'{path}, line {number}: {name} = {text!r} is not a {kind.__name__}. '
+                                'Nothing was created.') from None
         points.append(point)
     return points
 
@@ -596,7 +605,8 @@ def train_with(nb, settings, data, run, seed):
     run.ema_half_life = settings['ema_half_life']
     with tf.Graph().as_default() as graph, variant(nb, settings['network'], settings['alpha'],
                                                    settings['label_smoothing'], settings['generator_dropout'],
-                                                   settings['discriminator_dropout']):
+                                                   settings['discriminator_dropout'], settings['augment_color'],
+                                                   settings['cutout']):
         tf.set_random_seed(seed)  # the weights' draws; train() draws its z with NumPy
         np.random.seed(seed)
         nb['train'](10 ** 6, *(settings[name] for name in TRAIN_SETTINGS), data.get_batches, data.shape,

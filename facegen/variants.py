@@ -5,7 +5,8 @@
               (the network of the PyTorch and Keras references)
 
 and, for either, the settings a 2017 learner tuned that the notebook fixes: the leaky ReLU's slope,
-dropout after each of a network's activations, and label smoothing. Each is put in place for the
+dropout after each of a network's activations, and label smoothing; and DiffAugment's colour and
+cutout beside the notebook's shift. Each is put in place for the
 length of a `with variant(nb, ...)` block by swapping the notebook's own function for one that
 calls it with other arguments, so that nothing here copies the notebook's code."""
 import contextlib
@@ -47,14 +48,19 @@ def classic_networks(nb):
 
 @contextlib.contextmanager
 def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_dropout=0.0,
-            discriminator_dropout=0.0):
+            discriminator_dropout=0.0, augment_color=False, cutout=0.0):
     """A block in which the notebook's train() builds `network` with these settings; None keeps the
-    notebook's own value (its lrelu's leak, its model_loss's smoothing)."""
+    notebook's own value (its lrelu's leak, its model_loss's smoothing). augment_color and cutout
+    add DiffAugment's colour and cutout (the notebook's random_color, random_cutout) wherever the
+    discriminator moves its images by random_shift."""
     if network not in NETWORKS:
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
-    saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator')}
+    saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator', 'random_shift')}
     calls = {GENERATOR_SCOPE: 0, DISCRIMINATOR_SCOPE: 0}  # the lrelu's, in each network
+    shifts = []  # the random_shift's
     try:
+        if augment_color or cutout:
+            nb['random_shift'] = _augmentation(nb, saved['random_shift'], augment_color, cutout, shifts)
         if alpha is not None or generator_dropout or discriminator_dropout:
             nb['lrelu'] = _activation(saved['lrelu'], alpha, {GENERATOR_SCOPE: generator_dropout,
                                                                DISCRIMINATOR_SCOPE: discriminator_dropout}, calls)
@@ -73,6 +79,10 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
         if unused:
             raise SettingHadNoEffect(f'{", ".join(unused)} had no effect: the {network} networks never call the notebook\'s '
                              'lrelu there, where these settings act. Call lrelu in them, or leave these settings out.')
+        if (augment_color or cutout) and not shifts:
+            raise SettingHadNoEffect(f'augment_color = {augment_color}, cutout = {cutout} had no effect: the {network} '
+                                     'discriminator never calls random_shift, where they act. Call it on the images, or '
+                                     'leave these settings out.')
     finally:
         nb.update(saved)
 
@@ -88,6 +98,16 @@ def notebook_values(nb):
     if smooth is not None and isinstance(smooth.default, (int, float)):
         values['label_smoothing'] = round(1 - smooth.default, 6)
     return values
+
+
+def _augmentation(nb, random_shift, color, cutout, shifts):
+    """The notebook's random_shift, after its random_color (if color) and before its random_cutout
+    (at ratio `cutout`, if any): DiffAugment's order; shifts counts the calls."""
+    def augment(images, *args, **kwargs):
+        shifts.append(1)
+        images = random_shift(nb['random_color'](images) if color else images, *args, **kwargs)
+        return nb['random_cutout'](images, cutout) if cutout else images
+    return augment
 
 
 def _activation(lrelu, alpha, dropout, calls):

@@ -11,7 +11,8 @@ from facegen.variants import SettingHadNoEffect, variant
 
 # a value other than the default for each setting of the table
 CHANGED = {'network': 'classic', 'generator_dropout': 0.3, 'discriminator_dropout': 0.3, 'label_smoothing': 0.0,
-           'alpha': 0.05, 'batch_size': 4, 'z_dim': 8, 'learning_rate': 0.004, 'beta1': 0.9, 'ema_half_life': 0}
+           'alpha': 0.05, 'batch_size': 4, 'z_dim': 8, 'learning_rate': 0.004, 'beta1': 0.9, 'ema_half_life': 0,
+           'augment_color': True, 'cutout': 0.5}
 
 
 def trained(nb, digits, **changes):
@@ -71,3 +72,20 @@ def test_a_setting_the_networks_give_no_place_is_an_error(nb, digits):
     finally:
         nb['generator'] = own
     assert nb['lrelu'].__name__ == 'lrelu', 'the notebook\'s own functions are back'
+
+
+def test_cutout_zeroes_a_square_of_its_ratio_and_colour_moves_each_image_its_own_way(nb):
+    with tf.Graph().as_default(), tf.Session() as sess:
+        ones = tf.ones([200, 28, 28, 3])
+        cut, coloured = sess.run([nb['random_cutout'](ones, 0.5), nb['random_color'](ones)])
+    zeroed = (cut == 0).all(axis=3).sum(axis=(1, 2))
+    assert zeroed.max() == 14 * 14, 'a 14 x 14 square where it lies wholly inside'
+    assert zeroed.min() > 0 and len(set(zeroed)) > 10, 'at a new place in each image, cut by the border at times'
+    assert len({round(float(image.mean()), 4) for image in coloured}) > 190, 'each image its own brightness'
+
+
+def test_a_search_takes_choices_for_a_true_or_false_setting(tmp_path):
+    spec = tmp_path / 'bad.toml'
+    spec.write_text('budget_batches = 5\ntrials = 2\n[search]\naugment_color = {low = 0, high = 1}\n')
+    with pytest.raises(sweep.SpecError, match='takes a list of choices'):
+        sweep.read_spec(str(spec))
