@@ -254,7 +254,7 @@ class TrainingRun:
 
     def drawing(self):
         """A block in which the generator draws with the averaged weights, where the run keeps them."""
-        return average.drawing(self.sess)
+        return self.average.in_place(self.sess) if self.average else contextlib.nullcontext()
 
     def save_picture(self):
         """The fixed z drawn now: a frame of progress.gif and one image in TensorBoard."""
