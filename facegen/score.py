@@ -89,9 +89,9 @@ def coverage(real_features, sample_features, k=COVERAGE_NEIGHBOURS):
     return float((squared_distances(real_features, sample_features).min(1) < radius).mean())
 
 
-def among_real(real_features, sample_features, k=COVERAGE_NEIGHBOURS):
-    """For each sample, whether it lies within some real image's k-th-nearest-neighbour radius."""
-    return (squared_distances(sample_features, real_features) < neighbour_radius(real_features, k)[None, :]).any(1)
+def among_real(real_features, radius, sample_features):
+    """For each sample, whether it lies within some real image's radius (neighbour_radius's)."""
+    return (squared_distances(sample_features, real_features) < radius[None, :]).any(1)
 
 
 def nearest_other(features):
@@ -126,6 +126,9 @@ class DigitNetwork:
         order = np.random.default_rng(0).permutation(len(digits))  # they ship sorted by class
         digits, labels = digits[order].reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8), labels[order]
         self.reference_images, self.held_out = digits[:-SCORED_IMAGES], digits[-SCORED_IMAGES:]
+        # recognizable's "among real digits", computed once for every score
+        self._real_pixels = as_pixels(self.reference_images[:SCORED_IMAGES])
+        self._real_radius = neighbour_radius(self._real_pixels)
         key = hashlib.sha1(f'{CLASSIFIER_FORMAT} {DIGIT_HIDDEN} {sklearn.__version__}'.encode()).hexdigest()[:12]
         path = os.path.join(cache_dir, f'.digit-classifier-{key}.joblib')
         self.model = None
@@ -160,8 +163,8 @@ class DigitNetwork:
     def figures(self, probabilities, images):
         shares = np.bincount(probabilities.argmax(1), minlength=10) / len(probabilities)
         shares = shares[shares > 0]
-        real = as_pixels(self.reference_images[:SCORED_IMAGES])
-        readable = (probabilities.max(1) >= CONFIDENT) & among_real(real, as_pixels(images))
+        readable = (probabilities.max(1) >= CONFIDENT) & among_real(self._real_pixels, self._real_radius,
+                                                                     as_pixels(images))
         return {'recognizable': float(readable.mean()),
                 'classes': float(-(shares * np.log(shares)).sum() / np.log(10)) + 0.0}  # + 0.0: no "-0.000"
 
