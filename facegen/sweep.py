@@ -61,7 +61,7 @@ from .images import images_square_grid
 from .notebook import load_notebook_functions, training_settings
 from .runs import TrainingRun
 from .score import SCORED_IMAGES, Scorer
-from .variants import NETWORKS, notebook_values, variant
+from .variants import LOSSES, NETWORKS, notebook_values, variant
 
 tf = import_tensorflow()
 
@@ -90,7 +90,17 @@ HYPERPARAMETERS = {
                       lambda v: 0 <= v < 1, "variants.variant: the notebook's random_cutout after its random_shift in D"),
     'ema_half_life': Setting(int, average.HALF_LIFE_IMAGES, 'a whole number of images, at least 0 (0: no average)',
                              lambda v: v >= 0, "TrainingRun: the half-life of the generator's weight average"),
+    'loss': Setting(str, 'notebook', f'one of {", ".join(LOSSES)}', lambda v: v in LOSSES,
+                    "variants.variant: model_loss's, or the hinge loss on the same networks"),
+    'spectral_norm': Setting(bool, False, 'true or false', lambda v: True,
+                             "variants.variant: each of D's weight matrices over its largest singular value"),
+    'd_rate_ratio': Setting(float, None, 'above 0', lambda v: v > 0,
+                            "variants.variant: the notebook's D_RATE_RATIO, D's learning rate over G's (TTUR)"),
+    'r1_gamma': Setting(float, 0.0, 'at least 0 (none)', lambda v: v >= 0,
+                        "variants.variant: the lazy R1 penalty's gamma, added to D's loss every 16 batches"),
 }
+# the settings variants.variant puts in place, by name
+VARIANT_SETTINGS = tuple(name for name, setting in HYPERPARAMETERS.items() if setting.goes.startswith('variants.'))
 TRAIN_SETTINGS = ('batch_size', 'z_dim', 'learning_rate', 'beta1')  # train()'s own arguments
 GRID_PICTURE = 16          # samples in each trial's picture of each dataset
 MAX_RETRIES = 3            # a trial whose worker died is run again at most this often
@@ -603,10 +613,7 @@ def train_with(nb, settings, data, run, seed):
     """The notebook's train() on data with every setting in its place (HYPERPARAMETERS' `goes`), in
     a graph of its own, seeded; returns the graph."""
     run.ema_half_life = settings['ema_half_life']
-    with tf.Graph().as_default() as graph, variant(nb, settings['network'], settings['alpha'],
-                                                   settings['label_smoothing'], settings['generator_dropout'],
-                                                   settings['discriminator_dropout'], settings['augment_color'],
-                                                   settings['cutout']):
+    with tf.Graph().as_default() as graph, variant(nb, **{name: settings[name] for name in VARIANT_SETTINGS}):
         tf.set_random_seed(seed)  # the weights' draws; train() draws its z with NumPy
         np.random.seed(seed)
         nb['train'](10 ** 6, *(settings[name] for name in TRAIN_SETTINGS), data.get_batches, data.shape,

@@ -5,10 +5,13 @@
               (the network of the PyTorch and Keras references)
 
 and, for either, the settings a 2017 learner tuned that the notebook fixes: the leaky ReLU's slope,
-dropout after each of a network's activations, and label smoothing; and DiffAugment's colour and
-cutout beside the notebook's shift. Each is put in place for the
-length of a `with variant(nb, ...)` block by swapping the notebook's own function for one that
-calls it with other arguments, so that nothing here copies the notebook's code."""
+dropout after each of a network's activations, and label smoothing; DiffAugment's colour and
+cutout beside the notebook's shift; and what the literature measured since: the hinge loss and
+spectral normalization of D's weights (Miyato et al. 2018), D's own learning rate (TTUR, Heusel
+et al. 2017) and the lazy R1 penalty (Mescheder et al. 2018; Karras et al. 2020). Each is put in
+place for the length of a `with variant(nb, ...)` block by swapping the notebook's own function for
+one that calls it with other arguments (or around it), so that nothing here copies the notebook's
+code."""
 import contextlib
 import functools
 import inspect
@@ -18,6 +21,9 @@ from .env import import_tensorflow
 
 tf = import_tensorflow()
 NETWORKS = ('notebook', 'classic')
+LOSSES = ('notebook', 'hinge')
+RATE_RATIO = 'D_RATE_RATIO'  # the notebook's constant: D's learning rate over G's
+R1_EVERY = 16  # batches between R1 penalties, each weighted by this (StyleGAN2's lazy regularization)
 
 
 class SettingHadNoEffect(ValueError):
@@ -48,14 +54,22 @@ def classic_networks(nb):
 
 @contextlib.contextmanager
 def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_dropout=0.0,
-            discriminator_dropout=0.0, augment_color=False, cutout=0.0):
+            discriminator_dropout=0.0, augment_color=False, cutout=0.0, loss='notebook', spectral_norm=False,
+            d_rate_ratio=None, r1_gamma=0.0):
     """A block in which the notebook's train() builds `network` with these settings; None keeps the
-    notebook's own value (its lrelu's leak, its model_loss's smoothing). augment_color and cutout
-    add DiffAugment's colour and cutout (the notebook's random_color, random_cutout) wherever the
-    discriminator moves its images by random_shift."""
+    notebook's own value (its lrelu's leak, its model_loss's smoothing, its model_opt's ratio of D's
+    learning rate to G's). augment_color and cutout add DiffAugment's colour and cutout (the
+    notebook's random_color, random_cutout) wherever the discriminator moves its images by
+    random_shift. loss = 'hinge' trains both networks on the hinge loss instead of model_loss's;
+    spectral_norm divides each of D's weight matrices by its largest singular value; r1_gamma > 0
+    adds gamma / 2 x the squared gradient of D's logit at the real images to D's loss, every
+    R1_EVERY batches."""
     if network not in NETWORKS:
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
+    if loss not in LOSSES:
+        raise ValueError(f'Unknown loss {loss!r}: use one of {", ".join(LOSSES)}.')
     saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator', 'random_shift')}
+    saved_ratio = nb.get(RATE_RATIO)
     calls = {GENERATOR_SCOPE: 0, DISCRIMINATOR_SCOPE: 0}  # the lrelu's, in each network
     shifts = []  # the random_shift's
     try:
@@ -65,12 +79,27 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
             nb['lrelu'] = _activation(saved['lrelu'], alpha, {GENERATOR_SCOPE: generator_dropout,
                                                                DISCRIMINATOR_SCOPE: discriminator_dropout}, calls)
         if label_smoothing is not None:
+            if loss == 'hinge':
+                raise SettingHadNoEffect(f'label_smoothing = {label_smoothing} has no effect with the hinge loss, '
+                                         'which has no labels: leave one of them out.')
             if 'smooth' not in inspect.signature(saved['model_loss']).parameters:
                 raise ValueError("The notebook's model_loss takes no `smooth` argument (the real images' label), "
                                  'so a sweep cannot set label_smoothing: add one, or leave label_smoothing out.')
             nb['model_loss'] = functools.partial(saved['model_loss'], smooth=1 - label_smoothing)
+        if d_rate_ratio is not None:
+            if RATE_RATIO not in nb['model_opt'].__code__.co_names:
+                raise SettingHadNoEffect(f"d_rate_ratio = {d_rate_ratio} has no effect: the notebook's model_opt never "
+                                         f"reads {RATE_RATIO}, D's learning rate over G's. Use it there, or leave "
+                                         'd_rate_ratio out.')
+            nb[RATE_RATIO] = d_rate_ratio
         if network == 'classic':
             nb['discriminator'], nb['generator'] = classic_networks(nb)
+        if spectral_norm:
+            nb['discriminator'] = _spectrally_normalized(nb['discriminator'])
+        if loss == 'hinge':
+            nb['model_loss'] = _hinge_loss(nb)
+        if r1_gamma:
+            nb['model_loss'] = _with_r1_penalty(nb, nb['model_loss'], r1_gamma)
         yield
         # a setting that changed nothing is a mistake to say, not a trial to score as if it had
         unused = [f'{name} = {value}' for name, value, used in (
@@ -85,11 +114,16 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                                      'leave these settings out.')
     finally:
         nb.update(saved)
+        if saved_ratio is None:
+            nb.pop(RATE_RATIO, None)
+        else:
+            nb[RATE_RATIO] = saved_ratio
 
 
 def notebook_values(nb):
-    """{'alpha': ..., 'label_smoothing': ...}: what variant() keeps when given None, read from the
-    defaults of the notebook's lrelu and model_loss (absent where they have none)."""
+    """{'alpha': ..., 'label_smoothing': ..., 'd_rate_ratio': ...}: what variant() keeps when given
+    None, read from the defaults of the notebook's lrelu and model_loss and from its D_RATE_RATIO
+    (absent where it has none)."""
     values = {}
     leak = next(iter(list(inspect.signature(nb['lrelu']).parameters.values())[1:]), None)
     if leak is not None and isinstance(leak.default, float):
@@ -97,6 +131,8 @@ def notebook_values(nb):
     smooth = inspect.signature(nb['model_loss']).parameters.get('smooth')
     if smooth is not None and isinstance(smooth.default, (int, float)):
         values['label_smoothing'] = round(1 - smooth.default, 6)
+    if isinstance(nb.get(RATE_RATIO), (int, float)):
+        values['d_rate_ratio'] = float(nb[RATE_RATIO])
     return values
 
 
@@ -125,3 +161,64 @@ def _activation(lrelu, alpha, dropout, calls):
             y = tf.nn.dropout(y, rate=rate)
         return y
     return activation
+
+
+def _hinge_loss(nb):
+    """model_loss with the hinge loss: D pushes real logits above 1 and generated ones below -1; G
+    raises its images' logit (Miyato et al. 2018). It builds the notebook's networks as its
+    model_loss does."""
+    def model_loss(input_real, input_z, out_channel_dim):
+        generated = nb['generator'](input_z, out_channel_dim)
+        _, real_logits = nb['discriminator'](input_real)
+        _, generated_logits = nb['discriminator'](generated, reuse=True)
+        d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + generated_logits))
+        return d_loss, -tf.reduce_mean(generated_logits)
+    return model_loss
+
+
+def _spectrally_normalized(discriminator):
+    """The discriminator with each of its weight matrices (a kernel read as kernel-height x width x
+    inputs by outputs) divided by its largest singular value, estimated by one step of the power
+    method per call from the last call's vector (Miyato et al. 2018). It acts on what the network
+    asks tf.get_variable for, so it works on any discriminator, tf.layers' too."""
+    def normalized(images, *args, **kwargs):
+        with tf.variable_scope(tf.get_variable_scope(), custom_getter=_spectral_norm_getter,
+                               auxiliary_name_scope=False):
+            return discriminator(images, *args, **kwargs)
+    return normalized
+
+
+def _spectral_norm_getter(getter, name, *args, **kwargs):
+    weights = getter(name, *args, **kwargs)
+    if kwargs.get('trainable') is False or weights.shape.ndims < 2:
+        return weights  # biases, batch norm's scale and statistics
+    matrix = tf.reshape(weights, [-1, int(weights.shape[-1])])
+    u = getter(name + '_sn_u', *args, **{**kwargs, 'shape': [1, int(matrix.shape[1])], 'trainable': False,
+                                        'initializer': tf.random_normal_initializer(), 'regularizer': None,
+                                        'constraint': None, 'partitioner': None})
+    v = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(u, matrix, transpose_b=True)))
+    u_next = tf.stop_gradient(tf.math.l2_normalize(tf.matmul(v, matrix)))
+    sigma = tf.reduce_sum(tf.matmul(v, matrix) * u_next)
+    with tf.control_dependencies([u.assign(u_next)]):
+        return weights / sigma
+
+
+def _with_r1_penalty(nb, model_loss, gamma):
+    """model_loss with R1 added to D's loss: gamma / 2 x the mean squared norm of the gradient of
+    D's logit at the real images, on one batch in R1_EVERY and then weighted by R1_EVERY, so that it
+    costs a sixteenth of what it would every batch (lazy regularization, Karras et al. 2020)."""
+    def model_loss_with_r1(input_real, input_z, out_channel_dim, *args, **kwargs):
+        d_loss, g_loss = model_loss(input_real, input_z, out_channel_dim, *args, **kwargs)
+        with tf.variable_scope('r1_penalty'):
+            batches = tf.get_variable('batches', [], tf.int64, tf.zeros_initializer(), trainable=False)
+
+        def penalty():
+            images = tf.identity(input_real)  # the branch's own copy, to take the gradient at
+            _, logits = nb['discriminator'](images, reuse=True)
+            gradient, = tf.gradients(tf.reduce_sum(logits), [images])
+            squared_norm = tf.reduce_sum(tf.square(gradient), axis=list(range(1, gradient.shape.ndims)))
+            return tf.cast(gamma / 2 * R1_EVERY, d_loss.dtype) * tf.reduce_mean(squared_norm)
+
+        due = tf.equal(batches.assign_add(1) % R1_EVERY, 1)  # batches 1, 17, 33, ...
+        return d_loss + tf.cond(due, penalty, lambda: tf.zeros([], d_loss.dtype)), g_loss
+    return model_loss_with_r1

@@ -12,7 +12,8 @@ from facegen.variants import SettingHadNoEffect, variant
 # a value other than the default for each setting of the table
 CHANGED = {'network': 'classic', 'generator_dropout': 0.3, 'discriminator_dropout': 0.3, 'label_smoothing': 0.0,
            'alpha': 0.05, 'batch_size': 4, 'z_dim': 8, 'learning_rate': 0.004, 'beta1': 0.9, 'ema_half_life': 0,
-           'augment_color': True, 'cutout': 0.5}
+           'augment_color': True, 'cutout': 0.5, 'loss': 'hinge', 'spectral_norm': True, 'd_rate_ratio': 4.0,
+           'r1_gamma': 10.0}
 
 
 def trained(nb, digits, **changes):
@@ -89,3 +90,76 @@ def test_a_search_takes_choices_for_a_true_or_false_setting(tmp_path):
     spec.write_text('budget_batches = 5\ntrials = 2\n[search]\naugment_color = {low = 0, high = 1}\n')
     with pytest.raises(sweep.SpecError, match='takes a list of choices'):
         sweep.read_spec(str(spec))
+
+
+def test_spectral_norm_brings_each_of_d_s_weight_matrices_to_a_largest_singular_value_of_1(nb):
+    normalized = {}  # what the discriminator's layers get from tf.get_variable: the weights as divided
+    own = nb['discriminator']
+
+    def keep(next_getter, name, *args, **kwargs):
+        normalized[name] = next_getter(name, *args, **kwargs)
+        return normalized[name]
+
+    def discriminator_keeping_its_weights(images, reuse=False):
+        with tf.variable_scope(tf.get_variable_scope(), custom_getter=keep, auxiliary_name_scope=False):
+            return own(images, reuse)
+
+    nb['discriminator'] = discriminator_keeping_its_weights
+    try:
+        with tf.Graph().as_default(), tf.Session() as sess:
+            with variant(nb, spectral_norm=True):
+                nb['discriminator'](tf.random.uniform([8, 28, 28, 1], -1, 1))
+            sess.run(tf.global_variables_initializer())
+            kernels = [name for name in normalized if name.endswith('/w')]
+            assert len(kernels) == 3, kernels  # conv1, conv2, logits
+            for _ in range(30):  # each run moves the power method's vector on by one step
+                values = sess.run({name: normalized[name] for name in kernels})
+            stored = sess.run({name: tf.global_variables(name)[0] for name in kernels})
+    finally:
+        nb['discriminator'] = own
+    for name in kernels:
+        matrix = values[name].reshape(-1, values[name].shape[-1])
+        assert abs(np.linalg.svd(matrix, compute_uv=False)[0] - 1) < 0.02, name
+        stored_sigma = np.linalg.svd(stored[name].reshape(matrix.shape), compute_uv=False)[0]
+        assert np.allclose(values[name], stored[name] / stored_sigma, rtol=0.02, atol=1e-6), name
+    assert any(abs(np.linalg.svd(stored[name].reshape(-1, stored[name].shape[-1]), compute_uv=False)[0] - 1) > 0.3
+               for name in kernels), 'some stored weights were far from 1: the division did something'
+
+
+def test_r1_penalizes_d_s_gradient_at_the_real_images_on_one_batch_in_16(nb):
+    own_shift = nb['random_shift']
+    nb['random_shift'] = lambda images, *args, **kwargs: images  # the same D on each run, to compare losses
+    try:
+        with tf.Graph().as_default(), tf.Session() as sess:
+            real = tf.placeholder(tf.float32, [8, 28, 28, 1])
+            z = tf.placeholder(tf.float32, [8, 16])
+            with variant(nb):
+                plain, _ = nb['model_loss'](real, z, 1)
+            with variant(nb, r1_gamma=10.0), tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
+                penalized, _ = nb['model_loss'](real, z, 1)  # on the same networks' variables
+            sess.run(tf.global_variables_initializer())
+            feed = {real: np.random.RandomState(0).uniform(-1, 1, [8, 28, 28, 1]),
+                    z: np.random.RandomState(1).uniform(-1, 1, [8, 16])}
+            added = [np.subtract(*sess.run([penalized, plain], feed)) for _ in range(33)]
+    finally:
+        nb['random_shift'] = own_shift
+    due = [i for i, extra in enumerate(added) if abs(extra) > 1e-4]
+    assert due == [0, 16, 32], added
+    assert all(added[i] > 0 for i in due), 'a squared norm, weighted by gamma / 2 x 16'
+
+
+def test_ttur_needs_a_model_opt_that_reads_the_ratio_and_hinge_has_no_labels_to_smooth(nb):
+    own = nb['model_opt']
+    nb['model_opt'] = lambda d_loss, g_loss, learning_rate, beta1: own(d_loss, g_loss, learning_rate, beta1)
+    try:
+        with pytest.raises(SettingHadNoEffect, match='never reads D_RATE_RATIO'):
+            with variant(nb, d_rate_ratio=2.0):
+                pass
+    finally:
+        nb['model_opt'] = own
+    with pytest.raises(SettingHadNoEffect, match='hinge loss, which has no labels'):
+        with variant(nb, loss='hinge', label_smoothing=0.1):
+            pass
+    with variant(nb, d_rate_ratio=3.0):
+        assert nb['D_RATE_RATIO'] == 3.0
+    assert nb['D_RATE_RATIO'] == 1.0, "the notebook's own ratio is back"
