@@ -12,12 +12,13 @@ and this edition's additions: Dataset(dataset_name, data_dir=...) with a decoded
 is_bundled (the offline stand-in), TrainingRun (checkpoints, resume, TensorBoard, pictures, the
 generator's weight average), averaged_generator (draw with that average),
 check_train_arguments, score_samples and Scorer (the quality score),
-conv2d_transpose (the notebook's deconv), native_stderr_silenced (TensorFlow's quiet start).
+conv2d_transpose (the notebook's deconv), native_stderr_silenced (TensorFlow's quiet start),
+size_keyword (how train() asks a generator for images of another size than 28).
 Each lives in a module of the facegen package, one job a module (facegen/__init__.py lists them);
 importing any of them first sets TensorFlow's environment.
 """
 from facegen.average import drawing as averaged_generator
-from facegen.config import CELEBA, DATASETS, IMAGE_SIZE, MNIST
+from facegen.config import CELEBA, DATASETS, IMAGE_SIZE, MNIST, size_keyword
 from facegen.dataset import Dataset
 from facegen.download import DownloadError, download_extract
 from facegen.env import native_stderr_silenced
@@ -28,7 +29,8 @@ from facegen.ops import conv2d_transpose
 from facegen.runs import TrainingRun, check_train_arguments
 from facegen.score import Scorer, score_samples
 
-__all__ = ['averaged_generator', 'CELEBA', 'DATASETS', 'IMAGE_SIZE', 'MNIST', 'Dataset', 'DownloadError', 'download_extract',
+__all__ = ['averaged_generator', 'CELEBA', 'DATASETS', 'IMAGE_SIZE', 'MNIST', 'size_keyword', 'Dataset', 'DownloadError',
+           'download_extract',
            'native_stderr_silenced', 'UnsafeArchiveError', 'generated_to_uint8', 'get_batch', 'get_image',
            'images_square_grid', 'is_bundled', 'conv2d_transpose', 'TrainingRun', 'check_train_arguments',
            'Scorer', 'score_samples']

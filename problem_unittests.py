@@ -4,7 +4,7 @@ from unittest import mock
 
 import numpy as np
 
-from facegen.config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, IMAGE_SIZE
+from facegen.config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, IMAGE_SIZE, size_keyword
 from facegen.env import import_tensorflow
 
 tf = import_tensorflow()
@@ -12,9 +12,9 @@ tf = import_tensorflow()
 
 def test_safe(func):
     """Run a test in its own graph so that tests never see each other's variables."""
-    def func_wrapper(*args):
+    def func_wrapper(*args, **kwargs):
         with tf.Graph().as_default():
-            result = func(*args)
+            result = func(*args, **kwargs)
         print('Tests Passed')
         return result
 
@@ -90,52 +90,61 @@ def test_model_inputs(model_inputs):
     _check_input(learn_rate, [], 'Learning Rate', unknown_shape_ok=True)
 
 
-@test_safe
-def test_discriminator(discriminator, tf_module):
-    with TmpMock(tf_module, 'variable_scope') as mock_variable_scope:
-        image = tf.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, 3])
-
-        output, logits = discriminator(image)
-        _assert_tensor_shape(output, [None, 1], 'Discriminator Training(reuse=false) output')
-        _assert_tensor_shape(logits, [None, 1], 'Discriminator Training(reuse=false) Logits')
-        _assert_scope_call(mock_variable_scope, DISCRIMINATOR_SCOPE, False,
-                           'Discriminator Training(reuse=false)')
-
-        mock_variable_scope.reset_mock()
-
-        output_reuse, logits_reuse = discriminator(image, True)
-        _assert_tensor_shape(output_reuse, [None, 1], 'Discriminator Inference(reuse=True) output')
-        _assert_tensor_shape(logits_reuse, [None, 1], 'Discriminator Inference(reuse=True) Logits')
-        _assert_scope_call(mock_variable_scope, DISCRIMINATOR_SCOPE, True,
-                           'Discriminator Inference(reuse=True)')
+def _sizes(image_size):
+    """The original's 28, always (MNIST trains at it), and the notebook's CelebA size when it differs."""
+    return sorted({IMAGE_SIZE, image_size})
 
 
 @test_safe
-def test_generator(generator, tf_module):
-    with TmpMock(tf_module, 'variable_scope') as mock_variable_scope:
-        z = tf.placeholder(tf.float32, [None, 100])
-        out_channel_dim = 5
+def test_discriminator(discriminator, tf_module, image_size=IMAGE_SIZE):
+    for size in _sizes(image_size):
+        with tf.Graph().as_default(), TmpMock(tf_module, 'variable_scope') as mock_variable_scope:
+            image = tf.placeholder(tf.float32, [None, size, size, 3])
 
-        output = generator(z, out_channel_dim)
-        _assert_tensor_shape(output, [None, IMAGE_SIZE, IMAGE_SIZE, out_channel_dim], 'Generator output (is_train=True)')
-        _assert_scope_call(mock_variable_scope, GENERATOR_SCOPE, False, 'Generator Training(reuse=false)')
+            output, logits = discriminator(image)
+            _assert_tensor_shape(output, [None, 1], 'Discriminator Training(reuse=false) output')
+            _assert_tensor_shape(logits, [None, 1], 'Discriminator Training(reuse=false) Logits')
+            _assert_scope_call(mock_variable_scope, DISCRIMINATOR_SCOPE, False,
+                               'Discriminator Training(reuse=false)')
 
-        mock_variable_scope.reset_mock()
-        output = generator(z, out_channel_dim, False)
-        _assert_tensor_shape(output, [None, IMAGE_SIZE, IMAGE_SIZE, out_channel_dim], 'Generator output (is_train=False)')
-        _assert_scope_call(mock_variable_scope, GENERATOR_SCOPE, True, 'Generator Inference(reuse=True)')
+            mock_variable_scope.reset_mock()
+
+            output_reuse, logits_reuse = discriminator(image, True)
+            _assert_tensor_shape(output_reuse, [None, 1], 'Discriminator Inference(reuse=True) output')
+            _assert_tensor_shape(logits_reuse, [None, 1], 'Discriminator Inference(reuse=True) Logits')
+            _assert_scope_call(mock_variable_scope, DISCRIMINATOR_SCOPE, True,
+                               'Discriminator Inference(reuse=True)')
 
 
 @test_safe
-def test_model_loss(model_loss):
-    out_channel_dim = 4
-    input_real = tf.placeholder(tf.float32, [None, IMAGE_SIZE, IMAGE_SIZE, out_channel_dim])
-    input_z = tf.placeholder(tf.float32, [None, 100])
+def test_generator(generator, tf_module, image_size=IMAGE_SIZE):
+    for size in _sizes(image_size):
+        with tf.Graph().as_default(), TmpMock(tf_module, 'variable_scope') as mock_variable_scope:
+            z = tf.placeholder(tf.float32, [None, 100])
+            out_channel_dim = 5
 
-    d_loss, g_loss = model_loss(input_real, input_z, out_channel_dim)
+            output = generator(z, out_channel_dim, **size_keyword(size))
+            _assert_tensor_shape(output, [None, size, size, out_channel_dim], 'Generator output (is_train=True)')
+            _assert_scope_call(mock_variable_scope, GENERATOR_SCOPE, False, 'Generator Training(reuse=false)')
 
-    _assert_tensor_shape(d_loss, [], 'Discriminator Loss')
-    _assert_tensor_shape(g_loss, [], 'Generator Loss')
+            mock_variable_scope.reset_mock()
+            output = generator(z, out_channel_dim, False, **size_keyword(size))
+            _assert_tensor_shape(output, [None, size, size, out_channel_dim], 'Generator output (is_train=False)')
+            _assert_scope_call(mock_variable_scope, GENERATOR_SCOPE, True, 'Generator Inference(reuse=True)')
+
+
+@test_safe
+def test_model_loss(model_loss, image_size=IMAGE_SIZE):
+    for size in _sizes(image_size):
+        with tf.Graph().as_default():
+            out_channel_dim = 4
+            input_real = tf.placeholder(tf.float32, [None, size, size, out_channel_dim])
+            input_z = tf.placeholder(tf.float32, [None, 100])
+
+            d_loss, g_loss = model_loss(input_real, input_z, out_channel_dim)
+
+            _assert_tensor_shape(d_loss, [], 'Discriminator Loss')
+            _assert_tensor_shape(g_loss, [], 'Generator Loss')
 
 
 @test_safe

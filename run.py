@@ -5,14 +5,15 @@
     python3 run.py notebook [--quick]   execute dlnd_face_generation.ipynb headless; writes the
                                         executed notebook, its HTML and the sources it imports into
                                         submission/ and submission/submission.zip; training runs
-                                        in runs/, samples in samples/ (--quick: all in quick_check/)
+                                        in runs/, samples in samples/ (--quick: all in quick_check/);
+                                        --image-size 64: the faces at 64 x 64 (the digits stay 28)
     python3 run.py lab                  open the notebook in JupyterLab, in the project's kernel
     python3 run.py test [PYTEST ARGS]   run the linter (ruff) and the test suite
     python3 run.py bench [ARGS]         speed and time-to-quality figures (benchmarks/bench.py --help)
     python3 run.py sample RUN_DIR [-n N] [--out DIR]
                                         draw N images from the newest checkpoint in RUN_DIR (its
                                         meta graph alone, no notebook): DIR/samples.png, a grid,
-                                        and DIR/samples.npz, uint8 N x 28 x 28 x C
+                                        and DIR/samples.npz, uint8 N x SIZE x SIZE x C at the run's size
     python3 run.py score SAMPLES.npz [--dataset mnist|celeba] [--data DIR] [--fid]
                                         the quality score of generated images (facegen/score.py),
                                         with real images, noise and a mean image scored beside them;
@@ -34,7 +35,8 @@ import sys
 import time
 import venv
 
-from facegen.notebook import NOTEBOOK  # the standard library only: usable before .venv exists
+from facegen.config import CELEBA, IMAGE_SIZE  # these two: the standard library only, usable before .venv exists
+from facegen.notebook import NOTEBOOK
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 VENV = os.path.join(ROOT, '.venv')
@@ -90,7 +92,7 @@ def as_parameter(path):
     return path if relative.startswith(os.pardir) else relative
 
 
-def run_notebook(quick, output_dir, runs_dir, samples_dir, resume=False, fresh=False, data_dir=None):
+def run_notebook(quick, output_dir, runs_dir, samples_dir, resume=False, fresh=False, data_dir=None, image_size=None):
     import nbconvert
     import nbformat
     import papermill
@@ -108,7 +110,8 @@ def run_notebook(quick, output_dir, runs_dir, samples_dir, resume=False, fresh=F
     html = os.path.splitext(executed)[0] + '.html'
     print(f'Executing {os.path.basename(NOTEBOOK)}{" (quick check)" if quick else ""} ...', flush=True)
     parameters = {'quick_run': quick, 'samples_dir': as_parameter(samples_dir), 'runs_dir': as_parameter(runs_dir),
-                  **({'data_dir': as_parameter(data_dir)} if data_dir else {})}
+                  **({'data_dir': as_parameter(data_dir)} if data_dir else {}),
+                  **({'image_size': image_size} if image_size else {})}
     try:
         # the kernel's own log (a warning that it talks TCP on this machine) would cut into the progress bar
         papermill.execute_notebook(NOTEBOOK, executed, parameters=parameters, kernel_name=KERNEL_NAME, cwd=ROOT,
@@ -355,6 +358,8 @@ def main():
     nb.add_argument('--output', help='folder for the submission (default: submission/; quick_check/ with --quick)')
     nb.add_argument('--data', help="the datasets' folder (default: the notebook's data/)")
     nb.add_argument('--runs', help='folder for the training runs (default: runs/; OUTPUT/runs with --quick)')
+    nb.add_argument('--image-size', type=int, choices=CELEBA.sizes,
+                    help=f'the side of the faces in pixels (default {IMAGE_SIZE}); the digits stay at {IMAGE_SIZE}')
     again = nb.add_mutually_exclusive_group()
     again.add_argument('--resume', action='store_true', help='continue the earlier training runs (after a stop)')
     again.add_argument('--fresh', action='store_true',
@@ -367,8 +372,8 @@ def main():
     draw.add_argument('-n', type=int, default=64, help='how many images (default 64)')
     draw.add_argument('--out', default='.', help='folder for samples.png and samples.npz (default: here)')
     rate = commands.add_parser('score', help='the quality score of generated images, with reference figures')
-    rate.add_argument('samples', help='an .npz holding `images`, uint8 N x 28 x 28 (x 3): samples/mnist.npz, '
-                      'or what run.py sample wrote')
+    rate.add_argument('samples', help='an .npz holding `images`, uint8 N x 28 x 28 (x 3) or N x 64 x 64 x 3: '
+                      'samples/mnist.npz, or what run.py sample wrote')
     rate.add_argument('--dataset', choices=['mnist', 'celeba'], help='default: celeba for colour images, else mnist')
     rate.add_argument('--data', default=os.path.join(ROOT, 'data'),
                       help='the datasets\' folder: CelebA for the face references, the digit classifier\'s cache '
@@ -399,7 +404,7 @@ def main():
         output = args.output or os.path.join(ROOT, 'quick_check' if args.quick else 'submission')
         work = output if args.quick else ROOT
         run_notebook(args.quick, output, args.runs or os.path.join(work, 'runs'), os.path.join(work, 'samples'),
-                     args.resume, args.fresh or (args.quick and not args.resume), args.data)
+                     args.resume, args.fresh or (args.quick and not args.resume), args.data, args.image_size)
     elif args.command == 'lab':
         lab(rest)
     elif args.command == 'test':

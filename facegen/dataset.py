@@ -9,17 +9,24 @@ import zipfile
 
 import numpy as np
 
-from .config import BATCH_RANGE, CELEBA_FACE_CROP, IMAGE_MAX_VALUE, IMAGE_SIZE, dataset_spec
+from .config import BATCH_RANGE, IMAGE_MAX_VALUE, IMAGE_SIZE, check_image_size, dataset_spec
 from .files import written_whole
 from .images import decode_all
 
 CACHE_FORMAT = 1  # bump when the decoded cache's layout or decoding changes
 
 
-def cache_path(dataset_name, data_dir, data_files, mode):
+def cache_prefix(dataset_name, image_size):
+    """The start of the names of a dataset's decoded caches at one size: each size has its own,
+    side by side."""
+    return f'.{dataset_name}-{image_size}px-cache-'
+
+
+def cache_path(dataset_name, data_dir, data_files, mode, image_size=IMAGE_SIZE):
     """Where a dataset's decoded cache lives in data_dir: named for exactly these files (paths,
     sizes, modification times) decoded this way, so it is rebuilt when they change."""
-    key = hashlib.sha1(f'{CACHE_FORMAT} {IMAGE_SIZE} {CELEBA_FACE_CROP} {mode}'.encode())
+    crop = dataset_spec(dataset_name).crop
+    key = hashlib.sha1(f'{CACHE_FORMAT} {image_size} {crop} {mode}'.encode())
     for path in data_files:
         try:
             stat = os.stat(path)
@@ -28,20 +35,23 @@ def cache_path(dataset_name, data_dir, data_files, mode):
             size = mtime = -1
         # fsencode: a file name need not be valid UTF-8
         key.update(os.fsencode(os.path.abspath(path)) + f'\0{size}\0{mtime}\n'.encode())
-    return os.path.join(data_dir, f'.{dataset_name}-cache-{key.hexdigest()[:16]}.npz')
+    return os.path.join(data_dir, f'{cache_prefix(dataset_name, image_size)}{key.hexdigest()[:16]}.npz')
 
 
 class Dataset(object):
-    """Images served as shuffled float32 batches of IMAGE_SIZE x IMAGE_SIZE in BATCH_RANGE.
+    """Images served as shuffled float32 batches of image_size x image_size in BATCH_RANGE.
 
     Dataset('mnist', data_dir='data') reads data/mnist/*.jpg, as download_extract left them;
-    Dataset('mnist', files) reads the files given (the original helper's call). The files are
+    Dataset('mnist', files) reads the files given (the original helper's call);
+    Dataset('celeba', data_dir='data', image_size=64) the faces at 64 x 64 (the sizes a dataset takes
+    are its DatasetSpec's `sizes`). The files are
     decoded once; with a data_dir the result is cached there (rebuilt when the files change), so
     the next run starts at once. Batches are cut from memory in a background thread, so training
     never waits for JPEG decoding. Files that cannot be read are skipped and counted in one warning."""
 
-    def __init__(self, dataset_name, data_files=None, seed=None, data_dir=None):
+    def __init__(self, dataset_name, data_files=None, seed=None, data_dir=None, image_size=IMAGE_SIZE):
         spec = dataset_spec(dataset_name)
+        self.image_size, self._crop = check_image_size(spec, image_size), spec.crop
         if data_files is None:
             if data_dir is None:
                 raise ValueError('Give Dataset the image files or the data_dir that holds '
@@ -66,13 +76,13 @@ class Dataset(object):
         self._rng = np.random.default_rng(seed)
 
     def _load_or_decode(self, dataset_name, data_dir):
-        cache = data_dir and cache_path(dataset_name, data_dir, self.data_files, self.image_mode)
+        cache = data_dir and cache_path(dataset_name, data_dir, self.data_files, self.image_mode, self.image_size)
         stored = _read_cache(cache, len(self.data_files)) if cache and os.path.exists(cache) else None
         if stored is not None:
             images, kept = stored
         else:
-            images, kept, failed = decode_all(self.data_files, IMAGE_SIZE, IMAGE_SIZE, self.image_mode,
-                                              desc=f'Decoding {dataset_name} once')
+            images, kept, failed = decode_all(self.data_files, self.image_size, self.image_size, self.image_mode,
+                                              desc=f'Decoding {dataset_name} once', crop=self._crop)
             if failed:
                 examples = '; '.join(f'{printable(os.path.basename(p))}: {printable(reason)}' for p, reason in failed[:3])
                 warnings.warn(f'Skipped {len(failed)} unreadable image file(s) of {len(self.data_files)} '
@@ -83,7 +93,7 @@ class Dataset(object):
                 raise ValueError(f'None of the {len(self.data_files)} {dataset_name} image files could be '
                                  'read. Delete the data folder and run helper.download_extract again.')
             if cache:
-                _save_cache(dataset_name, cache, images, kept)
+                _save_cache(dataset_name, self.image_size, cache, images, kept)
         self.data_files = [self.data_files[i] for i in kept]
         return images
 
@@ -116,11 +126,13 @@ def _read_cache(cache, file_count):
         return None
 
 
-def _save_cache(dataset_name, cache, images, kept):
+def _save_cache(dataset_name, image_size, cache, images, kept):
     folder = os.path.dirname(cache)
+    stale = (cache_prefix(dataset_name, image_size),) + (
+        (f'.{dataset_name}-cache-',) if image_size == IMAGE_SIZE else ())  # the name before sizes had their own
     try:
-        for old in os.listdir(folder):  # caches of earlier versions of these files
-            if old.startswith(f'.{dataset_name}-cache-') and old != os.path.basename(cache):
+        for old in os.listdir(folder):  # caches of earlier versions of these files, at this size
+            if old.startswith(stale) and old != os.path.basename(cache):
                 os.remove(os.path.join(folder, old))
         with written_whole(cache) as partial, open(partial, 'wb') as f:
             np.savez(f, images=images, kept=kept)

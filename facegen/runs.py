@@ -23,7 +23,7 @@ except ImportError:  # Windows: no folder lock
     fcntl = None
 
 from . import average
-from .config import CHANNELS, IMAGE_SIZE
+from .config import CHANNELS, DATASETS
 from .env import import_tensorflow, progress
 from .images import generated_to_uint8, images_square_grid
 
@@ -32,6 +32,7 @@ tf = import_tensorflow()
 FIXED_Z_COUNT = 16     # images in each progress picture
 EXPORTED_SAMPLES = 2000  # images in samples_path, enough for a quality score
 LOCK_FILE = '.lock'
+IMAGE_SHAPE = 'image_shape'  # the variable that says what size of image a checkpoint's generator draws
 
 
 def check_train_arguments(epoch_count, batch_size, z_dim, learning_rate, beta1, data_shape, image_mode):
@@ -39,11 +40,12 @@ def check_train_arguments(epoch_count, batch_size, z_dim, learning_rate, beta1, 
     built: some (z_dim=0) would otherwise abort the whole process, a notebook's kernel with it."""
     channels = CHANNELS.get(image_mode)
     shape = tuple(data_shape) if isinstance(data_shape, (tuple, list)) else None
+    sizes = sorted({size for spec in DATASETS.values() for size in spec.sizes})
     problems = [
         (channels is None, f'data_image_mode is {image_mode!r}: use "L" (grayscale) or "RGB"'),
-        (shape is None or len(shape) != 4 or shape[1:3] != (IMAGE_SIZE, IMAGE_SIZE) or shape[3] != channels,
-         f'data_shape is {data_shape!r}: pass the dataset\'s .shape, (count, {IMAGE_SIZE}, {IMAGE_SIZE}, '
-         f'{channels or "channels"}) for {image_mode!r} images'),
+        (shape is None or len(shape) != 4 or shape[1] != shape[2] or shape[1] not in sizes or shape[3] != channels,
+         f'data_shape is {data_shape!r}: pass the dataset\'s .shape, (count, size, size, '
+         f'{channels or "channels"}) for {image_mode!r} images, size {" or ".join(map(str, sizes))}'),
         (not (isinstance(z_dim, numbers.Integral) and z_dim >= 1),
          f'z_dim is {z_dim!r}: it must be a whole number of at least 1'),
         (not (isinstance(epoch_count, numbers.Integral) and epoch_count >= 1), f'epoch_count is {epoch_count!r}: use 1 or more'),
@@ -94,6 +96,8 @@ class TrainingRun:
         z_dim = int(input_z.shape[-1])
         # a variable, so that a resumed run draws its progress pictures from the same z
         self.fixed_z = tf.Variable(tf.random_uniform([FIXED_Z_COUNT, z_dim], -1, 1), trainable=False, name='fixed_z')
+        # saved with the weights, so that a folder of 28 x 28 runs is never resumed by a 64 x 64 network
+        tf.Variable(samples.shape[1:].as_list(), trainable=False, name=IMAGE_SHAPE, dtype=tf.int32)
         tf.add_to_collection('input_z', input_z)  # what `python run.py sample` feeds
         tf.add_to_collection('samples', samples)  # and fetches, from the meta graph alone
         if self.ema_half_life:
@@ -159,10 +163,14 @@ class TrainingRun:
         if self.folder:
             try:
                 os.makedirs(self.folder, exist_ok=True)
+            except OSError as err:
+                raise self._folder_error(err) from None
+            restored = restore_latest(sess, self.saver, self.folder)  # first: a refused folder gets no new file
+            try:
                 self._writer = tf.summary.FileWriter(self.folder)
             except (OSError, tf.errors.OpError) as err:
                 raise self._folder_error(err) from None
-            if restore_latest(sess, self.saver, self.folder):
+            if restored:
                 self.done = int(sess.run(self.global_step))
                 self.losses = saved_losses(self.folder, self.done)
                 self._writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), self.done)
@@ -326,26 +334,32 @@ def restore_latest(sess, saver, folder):
     for i, checkpoint in enumerate(found):
         try:
             # Checked first: resource variables would take a tensor of the wrong shape and fail later.
-            saved_shapes = tf.train.load_checkpoint(checkpoint).get_variable_to_shape_map()
+            reader = tf.train.load_checkpoint(checkpoint)
+            saved_shapes = reader.get_variable_to_shape_map()
+            check_image_shape(sess, reader, checkpoint, folder)
             # a run trained before the generator's weights were averaged: its average starts from them
             unaveraged = [var for var in tf.global_variables() if var.op.name not in saved_shapes
                           and var.op.name.startswith(average.AVERAGE_SCOPE + '/')]
+            unrecorded = [var for var in tf.global_variables() if var.op.name == IMAGE_SHAPE  # runs before sizes
+                          and var.op.name not in saved_shapes]
             mismatched = ['{} {} (saved: {})'.format(var.op.name, var.shape.as_list(),
                                                      saved_shapes.get(var.op.name, 'absent'))
                           for var in tf.global_variables()
-                          if saved_shapes.get(var.op.name) != var.shape.as_list() and var not in unaveraged]
+                          if saved_shapes.get(var.op.name) != var.shape.as_list() and var not in unaveraged + unrecorded]
             if mismatched:
                 raise RuntimeError('The checkpoint {} was written by a different network and cannot be restored into '
                                    'this one: {}. Delete {} or pass another run folder to start over.'.format(
                                        checkpoint, '; '.join(mismatched[:3]), folder))
+            if unaveraged or unrecorded:
+                tf.train.Saver([var for var in tf.global_variables() if var not in unaveraged + unrecorded]).restore(
+                    sess, checkpoint)
+            else:
+                saver.restore(sess, checkpoint)
             if unaveraged:
-                tf.train.Saver([var for var in tf.global_variables() if var not in unaveraged]).restore(sess, checkpoint)
                 average.start_from_weights(sess)
                 print('{} holds no average of the generator\'s weights (it was trained without one): the average '
                       'starts from its weights.'.format(checkpoint))
-            else:
-                saver.restore(sess, checkpoint)
-        except (tf.errors.OpError, ValueError) as err:
+        except (tf.errors.OpError, ValueError, IndexError) as err:  # IndexError: a tensor's bytes cut short
             print('Could not read the checkpoint {} ({}): {}.'.format(
                 checkpoint, str(err).splitlines()[0][:200],
                 'trying the one before it' if i + 1 < len(found) else 'it was the last one'))
@@ -359,6 +373,26 @@ def restore_latest(sess, saver, folder):
         raise RuntimeError('None of the {} checkpoints in {} could be read, so training did not start over them: '
                            'move them away (or pass another run folder) to start over.'.format(len(found), folder))
     return False
+
+
+class ImageSizeMismatch(RuntimeError):
+    """A run folder's checkpoints draw images of another size than the network being trained."""
+
+
+def check_image_shape(sess, reader, checkpoint, folder):
+    """An ImageSizeMismatch naming both sizes when the checkpoint's generator draws another size of
+    image than this graph's (a checkpoint written before sizes were recorded is let through: the
+    variables' shapes are checked next)."""
+    current = [var for var in tf.global_variables() if var.op.name == IMAGE_SHAPE]
+    if not current or not reader.has_tensor(IMAGE_SHAPE):
+        return
+    saved, drawn = list(reader.get_tensor(IMAGE_SHAPE)), list(sess.run(current[0]))
+    if saved != drawn:
+        raise ImageSizeMismatch(
+            '{} holds a run on {} images (its checkpoint {}), and this network draws {} images: a run cannot change '
+            'its image size. Each size trains in a folder of its own (the notebook names them by size): pass another '
+            'run folder. Nothing in {} was changed.'.format(folder, ' x '.join(map(str, saved)), os.path.basename(checkpoint),
+                                                            ' x '.join(map(str, drawn)), folder))
 
 
 def saved_losses(folder, step):

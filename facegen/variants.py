@@ -16,7 +16,7 @@ import contextlib
 import functools
 import inspect
 
-from .config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE
+from .config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, size_keyword
 from .env import import_tensorflow
 
 tf = import_tensorflow()
@@ -168,7 +168,7 @@ def _hinge_loss(nb):
     raises its images' logit (Miyato et al. 2018). It builds the notebook's networks as its
     model_loss does."""
     def model_loss(input_real, input_z, out_channel_dim):
-        generated = nb['generator'](input_z, out_channel_dim)
+        generated = nb['generator'](input_z, out_channel_dim, **size_keyword(input_real.shape[1]))
         _, real_logits = nb['discriminator'](input_real)
         _, generated_logits = nb['discriminator'](generated, reuse=True)
         d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + generated_logits))
