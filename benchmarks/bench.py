@@ -8,6 +8,8 @@
     python3 run.py bench --quality mnist -m 5    train the notebook's train() for 5 minutes, write
                                                  2,000 samples, print their score (facegen/score.py)
                                                  and --judge's, if given
+    python3 run.py bench --image-size 64         the same at 64 x 64 (faces): the notebook's network
+                                                 at 64 beside PyTorch's DCGAN example at 64
 
 The step and the loop are the notebook's own (model_inputs, model_loss, model_opt and train(),
 loaded by facegen.notebook), and so are its hyperparameters, read from its training cells. The other
@@ -17,6 +19,7 @@ minimize() per network, run one after the other), built on the notebook's layer 
 
 Yardsticks outside the project come only through flags or environment variables:
   --torch-reference FILE ($FACEGEN_TORCH_REFERENCE)  the classic network in PyTorch, printing imgs_per_s=
+                                                    (at --image-size 64: PyTorch's DCGAN example at 64)
   --torch-python PYTHON  ($FACEGEN_TORCH_PYTHON)     a Python with torch for it (default: this one)
   --judge FILE           ($FACEGEN_JUDGE)            a scorer: JUDGE mnist|faces SAMPLES.npz
   --judge-python PYTHON  ($FACEGEN_JUDGE_PYTHON)     a Python with the judge's packages
@@ -111,11 +114,12 @@ def tensorflow_filter_gradients(active=True):
 
 # ---------------------------------------------------------------- the step
 
-def build_step(nb, channels, step):
-    """A graph holding one training step of `step`, a StepVariant; returns (graph, run_step)."""
+def build_step(nb, channels, step, size=IMAGE_SIZE):
+    """A graph holding one training step of `step`, a StepVariant, on size x size images; returns
+    (graph, run_step)."""
     graph = tf.Graph()
     with graph.as_default(), variants.variant(nb, step.network), tensorflow_filter_gradients(step.tensorflow_gradients):
-        input_real, input_z, lr = nb['model_inputs'](IMAGE_SIZE, IMAGE_SIZE, channels, 100)
+        input_real, input_z, lr = nb['model_inputs'](size, size, channels, 100)
         d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
         d_opt, g_opt = (classic_model_opt if step.two_runs else nb['model_opt'])(d_loss, g_loss, lr, 0.5)
 
@@ -129,26 +133,26 @@ def build_step(nb, channels, step):
     return graph, run_step
 
 
-def static_step(nb, channels, batch_size, network_name='notebook'):
+def static_step(nb, channels, batch_size, network_name='notebook', size=IMAGE_SIZE):
     """The notebook's step on placeholders with a static batch size, so that TensorFlow can count
     each op's FLOPs; returns (graph, feed, train ops)."""
     graph = tf.Graph()
     with graph.as_default(), variants.variant(nb, network_name):
-        input_real = tf.placeholder(tf.float32, [batch_size, IMAGE_SIZE, IMAGE_SIZE, channels])
+        input_real = tf.placeholder(tf.float32, [batch_size, size, size, channels])
         input_z = tf.placeholder(tf.float32, [batch_size, 100])
         d_loss, g_loss = nb['model_loss'](input_real, input_z, channels)
         train = nb['model_opt'](d_loss, g_loss, 0.0002, 0.5)
     rng = np.random.default_rng(0)
-    feed = {input_real: rng.uniform(-1, 1, (batch_size, IMAGE_SIZE, IMAGE_SIZE, channels)),
+    feed = {input_real: rng.uniform(-1, 1, (batch_size, size, size, channels)),
             input_z: rng.uniform(-1, 1, (batch_size, 100))}
     return graph, feed, train
 
 
-def step_flops(nb, channels, batch_size, network_name='notebook'):
+def step_flops(nb, channels, batch_size, network_name='notebook', size=IMAGE_SIZE):
     """Floating-point operations per image of the notebook's one-run step, counted by TensorFlow's
     profiler on TensorFlow's own gradients: the network's cost, whichever way a gradient is computed."""
     with tensorflow_filter_gradients():
-        graph = static_step(nb, channels, batch_size, network_name)[0]
+        graph = static_step(nb, channels, batch_size, network_name, size)[0]
     options = tf.profiler.ProfileOptionBuilder.float_operation()
     options['output'] = 'none'
     with native_stderr_silenced():
@@ -217,12 +221,12 @@ def print_op_time_breakdown(nb, batch_size, gflops):
 TRAIN_READS = 3
 
 
-def best_step_rates(steps_to_time, channels, batch_size, steps, reference=None, reads=TRAIN_READS):
+def best_step_rates(steps_to_time, channels, batch_size, steps, reference=None, reads=TRAIN_READS, size=IMAGE_SIZE):
     """img/s of each (graph, run_step, config), and of `reference()` when given: the best of `reads`
     reads of `steps` steps each. The reads go round in turn, so that a neighbour's busy minute on a
     shared machine slows one read of each line rather than every read of one."""
     rng = np.random.default_rng(0)
-    real = rng.uniform(-1, 1, (batch_size, IMAGE_SIZE, IMAGE_SIZE, channels)).astype(np.float32)
+    real = rng.uniform(-1, 1, (batch_size, size, size, channels)).astype(np.float32)
     best = [0.0] * (len(steps_to_time) + (reference is not None))
     with contextlib.ExitStack() as sessions:
         runs = []
@@ -246,11 +250,11 @@ def best_step_rates(steps_to_time, channels, batch_size, steps, reference=None, 
 
 # ---------------------------------------------------------------- the loop
 
-def train_seconds(nb, batches, batch_size, channels=3):
+def train_seconds(nb, batches, batch_size, channels=3, size=IMAGE_SIZE):
     """Wall-clock seconds of the notebook's train() for `batches` batches of random images,
     graph building and session start included."""
     rng = np.random.default_rng(0)
-    shape = (batch_size * batches, IMAGE_SIZE, IMAGE_SIZE, channels)
+    shape = (batch_size * batches, size, size, channels)
 
     def get_batches(size):
         for _ in range(batches):
@@ -263,10 +267,10 @@ def train_seconds(nb, batches, batch_size, channels=3):
     return time.perf_counter() - start
 
 
-def loop_rate(nb, batch_size, batches=40):
+def loop_rate(nb, batch_size, batches=40, size=IMAGE_SIZE):
     """img/s of the notebook's train() loop in its steady state: two runs of different lengths,
     whose difference leaves out building the graph and warming up."""
-    short, long = (min(train_seconds(nb, n, batch_size) for _ in range(2)) for n in (batches, 2 * batches))
+    short, long = (min(train_seconds(nb, n, batch_size, size=size) for _ in range(2)) for n in (batches, 2 * batches))
     return batches * batch_size / max(long - short, 1e-9)
 
 
@@ -334,17 +338,17 @@ def image_files(data_dir):
     return sorted(glob.glob(os.path.join(data_dir, helper.CELEBA.folder, '*.jpg')))
 
 
-def input_figures(data_dir, batch_size=64):
+def input_figures(data_dir, batch_size=64, size=IMAGE_SIZE):
     """Images per second: the original helper's per-batch JPEG decode, and the cached Dataset."""
     files = image_files(data_dir)
     n = min(len(files), 1024)
     start = time.perf_counter()
     for i in range(0, n - batch_size + 1, batch_size):
-        helper.get_batch(files[i:i + batch_size], IMAGE_SIZE, IMAGE_SIZE, 'RGB') / 255 - 0.5
+        helper.get_batch(files[i:i + batch_size], size, size, 'RGB') / 255 - 0.5
     per_batch = (n // batch_size * batch_size) / (time.perf_counter() - start)
 
     start = time.perf_counter()
-    dataset = helper.Dataset('celeba', data_dir=data_dir)
+    dataset = helper.Dataset('celeba', data_dir=data_dir, image_size=size)
     first_use = time.perf_counter() - start
     start, served = time.perf_counter(), 0
     for _ in range(3):
@@ -353,19 +357,19 @@ def input_figures(data_dir, batch_size=64):
     return per_batch, first_use, served / (time.perf_counter() - start), len(files)
 
 
-def input_memory(data_dir, count, batch_size=64):
+def input_memory(data_dir, count, batch_size=64, size=IMAGE_SIZE):
     """Peak memory of the input pipeline alone on `count` files (the folder's files repeated up to
     `count`): decode once, then serve an epoch. Measures this whole process: run it in a fresh one
     (--input-memory) so that nothing else counts."""
     files = image_files(data_dir)
     listed = [files[i % len(files)] for i in range(count)]
     start = time.perf_counter()
-    dataset = helper.Dataset('celeba', listed, data_dir=data_dir)
+    dataset = helper.Dataset('celeba', listed, data_dir=data_dir, image_size=size)
     built = time.perf_counter() - start
     start, served = time.perf_counter(), 0
     for batch in dataset.get_batches(batch_size):
         served += len(batch)
-    print(f'input memory: {count:,} files decoded in {built:.0f} s, one epoch served at '
+    print(f'input memory: {count:,} files decoded at {size} x {size} in {built:.0f} s, one epoch served at '
           f'{served / (time.perf_counter() - start):,.0f} img/s; peak RSS {peak_rss_mib():,.0f} MiB '
           f'(the uint8 images alone: {dataset.images.nbytes / 2 ** 20:,.0f} MiB)')
 
@@ -402,10 +406,11 @@ def speed(args):
           f'TensorFlow {tf.__version__} (oneDNN kernels: {_pywrap_util_port.IsMklEnabled()}), '
           f'GPU: {bool(tf.config.list_physical_devices("GPU"))}')
     print(f'# date: {time.strftime("%Y-%m-%d")}')
-    figures = {}
+    figures, size = {}, args.image_size
+    print(f'# image size: {size} x {size}')
     if args.data:
         with linked_data_dir(args.data) as data_dir:
-            per_batch, first_use, cached, count = input_figures(data_dir)
+            per_batch, first_use, cached, count = input_figures(data_dir, size=size)
         figures.update(input_helper_img_s=per_batch, input_cache_build_s=first_use, input_cached_img_s=cached)
         print(f'input: helper-style per-batch decode {per_batch:,.0f} img/s; cached {cached:,.0f} img/s '
               f'({cached / per_batch:.0f}x); decoding {count:,} files once took {first_use:.1f} s')
@@ -422,9 +427,11 @@ def speed(args):
         peak = fma_peak_gflops()
         print(f'FMA peak: {peak:.1f} GFLOP/s (sgemm is {gflops / peak:.0%} of it)' if peak else
               'FMA peak: skipped (needs gcc on x86-64 with AVX2)')
-    flops_per_image = {name: step_flops(nb, 3, args.batch, name) for name in ('classic', 'notebook')}
-    variants = [variant for variant in STEP_VARIANTS if args.investigate or not variant.investigation]
-    steps_to_time = [build_step(nb, 3, variant) + (variant.config,) for variant in variants]
+    # the classic network is written for 28 alone: at another size the notebook's is measured by itself
+    variants = [variant for variant in STEP_VARIANTS if (args.investigate or not variant.investigation)
+                and (size == IMAGE_SIZE or variant.network == 'notebook')]
+    flops_per_image = {name: step_flops(nb, 3, args.batch, name, size) for name in {v.network for v in variants}}
+    steps_to_time = [build_step(nb, 3, variant, size) + (variant.config,) for variant in variants]
     read_steps = max(1, args.steps // TRAIN_READS)
     why_no_reference = []
 
@@ -433,7 +440,7 @@ def speed(args):
         why_no_reference.append(why_not)
         return img_s
 
-    rates = best_step_rates(steps_to_time, 3, args.batch, read_steps, reference)
+    rates = best_step_rates(steps_to_time, 3, args.batch, read_steps, reference, size=size)
     print(f'train steps: best of {TRAIN_READS} reads of {read_steps} steps each, taken in turn')
     for variant, img_s in zip(variants, rates):
         figures[f'train {variant.name} img/s'] = img_s
@@ -447,25 +454,30 @@ def speed(args):
         print(line)
     celeba = notebook_hyperparameters('celeba')
     for batch_size in sorted({args.batch, celeba['batch_size']}):
-        loop = loop_rate(nb, batch_size)
+        loop = loop_rate(nb, batch_size, size=size)
         figures[f'train() loop batch {batch_size} img/s'] = loop
         print(f"the notebook's train() loop, its network, batch {batch_size}: {loop:.1f} img/s "
               '(progress bar, losses and NaN check included)')
-    if args.investigate:
+    if args.investigate and size == IMAGE_SIZE:
         figures.update(print_op_time_breakdown(nb, args.batch, gflops))
-    if rates[-1]:
+    if rates[-1] and size == IMAGE_SIZE:
         classic = figures[f'train {STEP_VARIANTS[1].name} img/s']
         figures['torch_reference_img_s'] = rates[-1]
         print(f'PyTorch reference (classic network, read in the same turns): {rates[-1]:.1f} img/s; the notebook\'s '
               f'step on the classic network is {classic / rates[-1]:.2f}x that')
+    elif rates[-1]:
+        own = figures[f'train {STEP_VARIANTS[-1].name} img/s']
+        figures['torch_reference_img_s'] = rates[-1]
+        print(f'PyTorch reference (its DCGAN example at {size}, read in the same turns): {rates[-1]:.1f} img/s; the '
+              f'notebook\'s network and step at {size} is {own / rates[-1]:.2f}x that')
     else:
         print(f'PyTorch reference: skipped ({why_no_reference[-1]})')
     figures['peak_rss_mib'] = peak_rss_mib()
     print(f'peak RSS of this benchmark (TensorFlow, {len(variants)} training steps open at once, numpy): '
           f'{figures["peak_rss_mib"]:.0f} MiB')
     if args.data:  # the input pipeline alone, on as many files as full CelebA, in a fresh process
-        subprocess.run([sys.executable, '-m', 'benchmarks.bench', '--input-memory', '202599', '--data', args.data],
-                       cwd=ROOT)
+        subprocess.run([sys.executable, '-m', 'benchmarks.bench', '--input-memory', '202599', '--data', args.data,
+                        '--image-size', str(size)], cwd=ROOT)
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
 
 
@@ -475,7 +487,8 @@ def quality(args):
     name = args.quality
     hyper = notebook_hyperparameters(name)
     batch_size, learning_rate = args.batch or hyper['batch_size'], args.learning_rate or hyper['learning_rate']
-    out = os.path.abspath(args.out or os.path.join(ROOT, 'samples', f'bench_{name}_{args.minutes:g}min.npz'))
+    sized = '' if args.image_size == IMAGE_SIZE else f'_{args.image_size}px'
+    out = os.path.abspath(args.out or os.path.join(ROOT, 'samples', f'bench_{name}{sized}_{args.minutes:g}min.npz'))
     with contextlib.ExitStack() as stack:
         if args.data:
             data_dir = stack.enter_context(linked_data_dir(args.data))
@@ -485,7 +498,7 @@ def quality(args):
             data_dir = os.path.join(ROOT, 'data')
             helper.download_extract(name, data_dir)  # as the notebook does: offline, the bundled stand-in
         try:
-            dataset = helper.Dataset(name, data_dir=data_dir)
+            dataset = helper.Dataset(name, data_dir=data_dir, image_size=args.image_size)
         except ValueError as err:  # no images there: the one line the Dataset gives, not its traceback
             sys.exit(str(err))
         run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
@@ -511,6 +524,8 @@ def main():
     parser.add_argument('--investigate', action='store_true',
                         help="also one op at a time, TensorFlow's own filter gradients, the op-by-op breakdown, the FMA peak")
     parser.add_argument('--quality', choices=sorted(helper.DATASETS), help='time-to-quality mode on this dataset')
+    parser.add_argument('--image-size', type=int, default=IMAGE_SIZE, choices=helper.CELEBA.sizes,
+                        help=f'the side of the images (default {IMAGE_SIZE}; 64: faces only)')
     parser.add_argument('-m', '--minutes', type=float, default=5, help='training budget for --quality')
     parser.add_argument('--learning-rate', type=float, help="quality: default the notebook's")
     parser.add_argument('--out', help='where --quality writes its samples (.npz)')
@@ -529,6 +544,9 @@ def main():
                 (args.input_memory is not None and args.input_memory < 1, f'--input-memory {args.input_memory}: 1 or more'),
                 (args.data is not None and not os.path.isdir(args.data),
                  f'--data {args.data} is not a folder: give the folder that holds the aligned CelebA JPEGs')]
+    if args.quality and args.image_size not in helper.DATASETS[args.quality].sizes:
+        problems.append((True, f'--image-size {args.image_size}: {args.quality} images are trained at '
+                               f'{" or ".join(map(str, helper.DATASETS[args.quality].sizes))} pixels a side'))
     for failed, message in problems:
         if failed:
             sys.exit(f'{message}. Nothing was run.')
@@ -536,7 +554,7 @@ def main():
         if not args.data:
             parser.error('--input-memory needs --data, a folder of aligned CelebA JPEGs')
         with linked_data_dir(args.data) as data_dir:
-            input_memory(data_dir, args.input_memory)
+            input_memory(data_dir, args.input_memory, size=args.image_size)
     elif args.quality:
         quality(args)
     else:

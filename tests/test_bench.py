@@ -10,7 +10,9 @@ from support import ROOT, RUN_PY
 import helper
 from benchmarks import bench
 from facegen import ops
+from facegen.config import CELEBA
 from facegen.notebook import training_settings
+from facegen.offline import write_bundled
 
 
 @pytest.mark.parametrize('dataset_name, channels', [('mnist', 1), ('celeba', 3)])
@@ -89,3 +91,27 @@ def test_the_quality_mode_prints_the_projects_score(tmp_path):
                           capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'FACEGEN_OFFLINE': '1'})
     assert done.returncode == 0, done.stderr[-2000:]
     assert out.exists() and 'quality (higher)' in done.stdout and 'judge: skipped' in done.stdout
+
+
+def test_at_64_the_bench_times_the_notebooks_dcgan_network(nb):
+    variant = next(v for v in bench.STEP_VARIANTS if v.network == 'notebook')
+    graph, _ = bench.build_step(nb, 3, variant, size=64)
+    kernels = {v.op.name: v.shape.as_list() for v in graph.get_collection('trainable_variables') if v.op.name.endswith('/w')}
+    assert kernels['discriminator/conv4/w'] == [4, 4, 256, 512] and kernels['generator/deconv4/w'] == [4, 4, 3, 64]
+    # each network's forward pass is about 104 M multiply-adds an image (three layers of 33.5 M each,
+    # as PyTorch's DCGAN example at 64); a step runs G once, D on two batches, and their gradients
+    assert 1.5e9 < bench.step_flops(nb, 3, 8, size=64) < 3e9
+    assert bench.step_flops(nb, 3, 8, size=64) > 5 * bench.step_flops(nb, 3, 8)
+
+
+def test_the_quality_mode_trains_and_scores_faces_at_64(tmp_path):
+    write_bundled(CELEBA, str(tmp_path))
+    out = tmp_path / 'samples.npz'
+    done = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'celeba', '--image-size', '64', '-m', '0.05',
+                           '--data', str(tmp_path / CELEBA.folder), '--out', str(out)],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert np.load(out)['images'].shape[1:] == (64, 64, 3) and 'quality (higher)' in done.stdout
+    digits = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '--image-size', '64'],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert digits.returncode != 0 and 'mnist images are trained at 28 pixels a side. Nothing was run.' in digits.stderr
