@@ -35,7 +35,7 @@ import sys
 import time
 import venv
 
-from facegen.config import CELEBA, IMAGE_SIZE  # these two: the standard library only, usable before .venv exists
+from facegen.config import CELEBA, DATASETS, IMAGE_SIZE  # these: the standard library only, usable before .venv exists
 from facegen.notebook import NOTEBOOK
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
@@ -374,7 +374,7 @@ def main():
     rate = commands.add_parser('score', help='the quality score of generated images, with reference figures')
     rate.add_argument('samples', help='an .npz holding `images`, uint8 N x 28 x 28 (x 3) or N x 64 x 64 x 3: '
                       'samples/mnist.npz, or what run.py sample wrote')
-    rate.add_argument('--dataset', choices=['mnist', 'celeba'], help='default: celeba for colour images, else mnist')
+    rate.add_argument('--dataset', choices=sorted(DATASETS), help='default: celeba for colour images, else mnist')
     rate.add_argument('--data', default=os.path.join(ROOT, 'data'),
                       help='the datasets\' folder: CelebA for the face references, the digit classifier\'s cache '
                            '(default: data/)')

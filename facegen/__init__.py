@@ -2,7 +2,8 @@
 
     env       TensorFlow's environment (set here, before TensorFlow loads), quiet native stderr,
               progress bars
-    config    the facts every module shares: image size, pixel range, scopes, the datasets
+    config    the facts every module shares: image size, pixel range, scopes, and each dataset
+              described whole in a DatasetSpec (download, extraction, crop, stand-in, score, sizes)
     download  fetching an archive from its mirrors, verified; download_extract
     extract   unpacking an archive into place, whole or not at all
     offline   the real images that ship inside installed packages, for machines with no network

@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 
 from . import inception
-from .config import CHANNELS, IMAGE_MAX_VALUE, IMAGE_SIZE, check_image_size, dataset_spec
+from .config import CHANNELS, DATASETS, IMAGE_MAX_VALUE, IMAGE_SIZE, check_image_size, dataset_spec
 from .env import import_tensorflow
 from .files import written_whole
 
@@ -381,6 +381,7 @@ NETWORKS = {'digits': DigitNetwork, 'faces': FaceNetwork}  # a DatasetSpec's `sc
 
 
 def dataset_of(images):
-    """'celeba' for colour samples, 'mnist' for grayscale ones."""
+    """The dataset whose images have the samples' channels: 'celeba' for colour, 'mnist' for grey."""
     shape = np.shape(images)
-    return 'celeba' if len(shape) == 4 and shape[-1] == 3 else 'mnist'
+    channels = shape[-1] if len(shape) == 4 else 1
+    return next((spec.name for spec in DATASETS.values() if CHANNELS[spec.image_mode] == channels), 'mnist')
