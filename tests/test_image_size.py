@@ -107,6 +107,12 @@ def test_a_run_folder_of_one_size_is_never_resumed_at_another(nb, face_dir, tmp_
     assert np.load(os.path.join(other, 'samples.npz'))['images'].shape[1:] == (64, 64, 3)
     with pytest.raises(ImageSizeMismatch, match='holds a run on 64 x 64 x 3 images'):
         train(nb, small, other, 4)
+    # run.py sample reads the size from the checkpoint's meta graph alone
+    drawn = subprocess.run([sys.executable, RUN_PY, 'sample', other, '-n', '9', '--out', str(tmp_path / 'drawn')],
+                           capture_output=True, text=True, cwd=ROOT)
+    assert drawn.returncode == 0, drawn.stderr[-2000:]
+    assert np.load(tmp_path / 'drawn' / 'samples.npz')['images'].shape == (9, 64, 64, 3)
+    assert Image.open(tmp_path / 'drawn' / 'samples.png').size == (3 * 64, 3 * 64)
 
 
 def test_faces_score_at_64_against_real_faces_at_64(face_dir):
