@@ -98,7 +98,8 @@ def write(study, folder):
         table.append(cells)
     ran, would_have = time_saved_by_pruning(study.get_trials(deepcopy=False))
     median_of = ' (the median over its seeds)' if several_seeds else ''
-    summary = [f'{len(finished)} points finished of the study {study.study_name!r}, best first; quality{median_of}: '
+    points = f'{len(finished)} point{"s" * (len(finished) != 1)}'
+    summary = [f'{points} finished of the study {study.study_name!r}, best first; quality{median_of}: '
                '0 is noise, 1 real images (facegen/score.py), averaged over ' + ', '.join(datasets) + '.']
     defaults = study.user_attrs.get('defaults', {})
     if any(NOTEBOOKS in (cells[name] for name in swept) for cells in table):
@@ -111,14 +112,15 @@ def write(study, folder):
         pruned = sum(t.state == TrialState.PRUNED for row in finished for t in row.trials)
         summary.append(f'Pruning stopped {pruned} trial{"s" * (pruned != 1)} after {ran / 60:.1f} minutes that would have '
                        f'taken about {would_have / 60:.1f}: it saved {(would_have - ran) / 60:.1f} minutes.')
-    plot_scores([t for row in finished for t in row.complete], swept, defaults, os.path.join(folder, 'scores.png'))
-    write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'))
-    return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'))
+    if swept:  # a list of points that all leave every setting as it is has nothing to plot against
+        plot_scores([t for row in finished for t in row.complete], swept, defaults, os.path.join(folder, 'scores.png'))
+    write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'), bool(swept))
+    return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'), bool(swept))
 
 
-def write_markdown(table, datasets, summary, path):
+def write_markdown(table, datasets, summary, path, plotted=True):
     columns = list(table[0]) if table else []
-    lines = [*summary, '', '![quality against each hyperparameter](scores.png)', '']
+    lines = [*summary, '', *(['![quality against each hyperparameter](scores.png)', ''] if plotted else [])]
     if columns:
         lines += ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
         for cells in table:
@@ -128,19 +130,20 @@ def write_markdown(table, datasets, summary, path):
         f.write('\n'.join(lines) + '\n')
 
 
-def write_html(table, datasets, summary, name, path):
+def write_html(table, datasets, summary, name, path, plotted=True):
     columns = list(table[0]) if table else []
     head = ''.join(f'<th>{html.escape(c)}</th>' for c in columns)
     body = ''.join('<tr>' + ''.join(
-        f'<td><img src="{html.escape(value)}" width="84"></td>' if column in datasets and value
+        f'<td><img src="{html.escape(value)}" class="grid"></td>' if column in datasets and value
         else f'<td>{html.escape(value)}</td>' for column, value in cells.items()) + '</tr>\n' for cells in table)
     page = f'''<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>Sweep {html.escape(name)}</title>
 <style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:center}} img{{image-rendering:pixelated}}</style></head>
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:center}} img{{image-rendering:pixelated}}
+img.grid{{max-width:256px}}</style></head>
 <body><h1>Sweep {html.escape(name)}</h1>
 {''.join(f"<p>{html.escape(line)}</p>" for line in summary)}
-<p><img src="scores.png" alt="quality against each hyperparameter" style="max-width:100%"></p>
+{'<p><img src="scores.png" alt="quality against each hyperparameter" style="max-width:100%"></p>' if plotted else ''}
 <table><tr>{head}</tr>
 {body}</table></body></html>
 '''
@@ -160,7 +163,7 @@ def plot_scores(complete, swept, defaults, path):
         known = [(v, t.value) for v, t in zip(values, complete) if v is not None]
         if known:
             labels = sorted({v for v, _ in known}, key=lambda v: (isinstance(v, str), v))
-            numeric = all(isinstance(v, (int, float)) for v in labels)
+            numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in labels)
             xs = [v if numeric else labels.index(v) for v, _ in known]
             axis.scatter(xs, [q for _, q in known], s=18)
             if not numeric:
