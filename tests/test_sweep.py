@@ -304,3 +304,14 @@ def test_a_search_runs_its_number_of_trials_within_its_ranges(data_dir, tmp_path
     complete = load('search', journal(tmp_path / 'runs', 'search')).get_trials(states=(TrialState.COMPLETE,))
     assert len(complete) == 3 and sorted(t.user_attrs['point'] for t in complete) == [0, 1, 2]
     assert all(0.0001 <= t.params['learning_rate'] <= 0.002 and t.params['batch_size'] in (4, 8) for t in complete)
+
+
+def test_a_sweep_of_the_notebooks_own_point_has_no_empty_plot(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 5\nprune = false\nreports = 0\n[[points]]\n',
+                      name='own')
+    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    folder = tmp_path / 'runs' / 'sweeps' / 'own'
+    assert not (folder / 'scores.png').exists(), 'nothing was swept, so nothing is plotted'
+    page = (folder / 'results.html').read_text()
+    assert 'scores.png' not in page and '1 point finished' in page and 'pictures/point-000-mnist.png' in page
