@@ -49,6 +49,7 @@ CELEBA = DatasetSpec(
     sizes=(28, 64))
 
 DATASETS = {spec.name: spec for spec in (MNIST, CELEBA)}
+IMAGE_SIZES = sorted({size for spec in DATASETS.values() for size in spec.sizes})  # every size some dataset takes
 
 
 def dataset_spec(name):

@@ -23,7 +23,7 @@ except ImportError:  # Windows: no folder lock
     fcntl = None
 
 from . import average
-from .config import CHANNELS, DATASETS
+from .config import CHANNELS, IMAGE_SIZES
 from .env import import_tensorflow, progress
 from .images import generated_to_uint8, images_square_grid
 
@@ -40,12 +40,11 @@ def check_train_arguments(epoch_count, batch_size, z_dim, learning_rate, beta1, 
     built: some (z_dim=0) would otherwise abort the whole process, a notebook's kernel with it."""
     channels = CHANNELS.get(image_mode)
     shape = tuple(data_shape) if isinstance(data_shape, (tuple, list)) else None
-    sizes = sorted({size for spec in DATASETS.values() for size in spec.sizes})
     problems = [
         (channels is None, f'data_image_mode is {image_mode!r}: use "L" (grayscale) or "RGB"'),
-        (shape is None or len(shape) != 4 or shape[1] != shape[2] or shape[1] not in sizes or shape[3] != channels,
+        (shape is None or len(shape) != 4 or shape[1] != shape[2] or shape[1] not in IMAGE_SIZES or shape[3] != channels,
          f'data_shape is {data_shape!r}: pass the dataset\'s .shape, (count, size, size, '
-         f'{channels or "channels"}) for {image_mode!r} images, size {" or ".join(map(str, sizes))}'),
+         f'{channels or "channels"}) for {image_mode!r} images, size {" or ".join(map(str, IMAGE_SIZES))}'),
         (not (isinstance(z_dim, numbers.Integral) and z_dim >= 1),
          f'z_dim is {z_dim!r}: it must be a whole number of at least 1'),
         (not (isinstance(epoch_count, numbers.Integral) and epoch_count >= 1), f'epoch_count is {epoch_count!r}: use 1 or more'),

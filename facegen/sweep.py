@@ -53,7 +53,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from . import average
-from .config import DATASETS, IMAGE_SIZE, check_image_size
+from .config import DATASETS, IMAGE_SIZE, IMAGE_SIZES, check_image_size
 from .dataset import Dataset
 from .download import download_extract
 from .env import import_tensorflow, progress
@@ -69,7 +69,6 @@ tf = import_tensorflow()
 # values it takes, and where it goes. The one table of them: read_spec checks against it, the
 # trials pass each where it says.
 Setting = namedtuple('Setting', 'kind default allowed valid goes')
-ALL_SIZES = sorted({size for spec in DATASETS.values() for size in spec.sizes})
 HYPERPARAMETERS = {
     'network': Setting(str, 'notebook', f'one of {", ".join(NETWORKS)}', lambda v: v in NETWORKS,
                        'variants.variant: which discriminator and generator train() builds'),
@@ -99,8 +98,8 @@ HYPERPARAMETERS = {
                             "variants.variant: the notebook's D_RATE_RATIO, D's learning rate over G's (TTUR)"),
     'r1_gamma': Setting(float, 0.0, 'at least 0 (none)', lambda v: v >= 0,
                         "variants.variant: the lazy R1 penalty's gamma, added to D's loss every 16 batches"),
-    'image_size': Setting(int, IMAGE_SIZE, f'a side the datasets take ({", ".join(str(s) for s in ALL_SIZES)})',
-                          lambda v: v in ALL_SIZES, "Dataset and Scorer: the side of the images trained and scored"),
+    'image_size': Setting(int, IMAGE_SIZE, f'a side the datasets take ({", ".join(str(s) for s in IMAGE_SIZES)})',
+                          lambda v: v in IMAGE_SIZES, "Dataset and Scorer: the side of the images trained and scored"),
 }
 CHOICES_ONLY = ('image_size',)  # whole numbers a [search] draws from a list, never from a range
 # the settings variants.variant puts in place, by name
