@@ -1,6 +1,8 @@
 """A sweep's results page, drawn from its study alone: results.md and results.html, one row per
 point (hyperparameters, score and its spread over seeds, time, a digit grid and a face grid), best
-first and marked, and scores.png, the quality against each swept hyperparameter."""
+first and marked, and scores.png, the quality against each swept hyperparameter. A sweep with a
+curve of budgets has a row per point and budget, in that order, the best at each budget marked,
+and scores.png draws each point's quality against the budget: the median and the seeds' range."""
 import base64
 import html
 import os
@@ -22,8 +24,8 @@ class Row:
     """A point of the sweep: its newest finished trial for each seed (a retried trial's earlier tries
     are left out), scored by the median over the seeds that ran to the end."""
 
-    def __init__(self, point, trials):
-        self.point, self.trials = point, trials
+    def __init__(self, point, budget, trials):
+        self.point, self.budget, self.trials = point, budget, trials
         self.complete = [t for t in trials if t.state == TrialState.COMPLETE]
         values = sorted(t.value for t in self.complete)
         self.value = float(np.median(values)) if values else None
@@ -39,15 +41,32 @@ class Row:
 
 
 def rows(study):
-    """One Row per point, best first; points with no seed run to the end come last."""
+    """One Row per point (and budget, on a curve), best first; points with no seed run to the end
+    come last. A curve's rows go by point, then budget."""
     newest = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
         newest[trial_key(trial)] = trial
     points = {}
-    for (point, _), trial in sorted(newest.items()):
-        points.setdefault(point, []).append(trial)
-    return sorted((Row(point, trials) for point, trials in points.items()),
-                  key=lambda row: (row.value is None, -(row.value or 0)))
+    for (point, budget, _), trial in sorted(newest.items()):
+        points.setdefault((point, budget), []).append(trial)
+    found = [Row(point, budget, trials) for (point, budget), trials in points.items()]
+    if is_curve(study):
+        return sorted(found, key=lambda row: (row.point, row.budget))
+    return sorted(found, key=lambda row: (row.value is None, -(row.value or 0)))
+
+
+def is_curve(study):
+    return len(study.user_attrs.get('budgets', [])) > 1
+
+
+def best_rows(finished, curve):
+    """The marked rows: the best of all, or on a curve the best at each budget."""
+    best = {}
+    for row in finished:
+        group = row.budget if curve else 0
+        if row.value is not None and (group not in best or row.value > best[group].value):
+            best[group] = row
+    return {id(row) for row in best.values()}
 
 
 def describe(row):
@@ -70,13 +89,15 @@ def write(study, folder):
     """Write results.md, results.html and scores.png into folder; returns the HTML's path."""
     os.makedirs(folder, exist_ok=True)
     datasets, swept = study.user_attrs.get('datasets', []), study.user_attrs.get('swept', [])
-    finished = rows(study)
+    finished, curve, budgets = rows(study), is_curve(study), study.user_attrs.get('budgets', [])
     several_seeds = any(len(row.trials) > 1 for row in finished)
     pictures = os.path.join(folder, 'pictures')
     os.makedirs(pictures, exist_ok=True)
-    table = []
-    for rank, row in enumerate(finished):
-        cells = {'': BEST if rank == 0 and row.value is not None else '', 'point': str(row.point)}
+    table, best = [], best_rows(finished, curve)
+    for row in finished:
+        cells = {'': BEST if id(row) in best else '', 'point': str(row.point)}
+        if curve:
+            cells['budget'] = budgets[row.budget]
         cells.update({name: f'{row.params[name]:g}' if isinstance(row.params.get(name), float)
                       else str(row.params.get(name, NOTEBOOKS)) for name in swept})
         cells['quality'] = '' if row.value is None else f'{row.value:.3f}'
@@ -90,7 +111,8 @@ def write(study, folder):
         cells['note'] = describe(row)
         for dataset in datasets:
             encoded = row.shown.user_attrs.get(f'{dataset}_picture')
-            path = os.path.join('pictures', f'point-{row.point:03d}-{dataset}.png')
+            budget = f'-budget-{row.budget}' if curve else ''
+            path = os.path.join('pictures', f'point-{row.point:03d}{budget}-{dataset}.png')
             if encoded:
                 with open(os.path.join(folder, path), 'wb') as f:
                     f.write(base64.b64decode(encoded))
@@ -98,8 +120,11 @@ def write(study, folder):
         table.append(cells)
     ran, would_have = time_saved_by_pruning(study.get_trials(deepcopy=False))
     median_of = ' (the median over its seeds)' if several_seeds else ''
-    points = f'{len(finished)} point{"s" * (len(finished) != 1)}'
-    summary = [f'{points} finished of the study {study.study_name!r}, best first; quality{median_of}: '
+    count = len({row.point for row in finished})
+    points = f'{count} point{"s" * (count != 1)}'
+    order = (f'at {len(budgets)} budgets each, by point and budget, {BEST} the best at each budget' if curve
+             else 'best first')
+    summary = [f'{points} finished of the study {study.study_name!r}, {order}; quality{median_of}: '
                '0 is noise, 1 real images (facegen/score.py), averaged over ' + ', '.join(datasets) + '.']
     defaults = study.user_attrs.get('defaults', {})
     if any(NOTEBOOKS in (cells[name] for name in swept) for cells in table):
@@ -112,10 +137,13 @@ def write(study, folder):
         pruned = sum(t.state == TrialState.PRUNED for row in finished for t in row.trials)
         summary.append(f'Pruning stopped {pruned} trial{"s" * (pruned != 1)} after {ran / 60:.1f} minutes that would have '
                        f'taken about {would_have / 60:.1f}: it saved {(would_have - ran) / 60:.1f} minutes.')
-    if swept:  # a list of points that all leave every setting as it is has nothing to plot against
+    plotted = bool(swept) or curve  # a list of the notebook's own point alone has nothing to plot against
+    if curve:
+        plot_curves(finished, swept, budgets, os.path.join(folder, 'scores.png'))
+    elif swept:
         plot_scores([t for row in finished for t in row.complete], swept, defaults, os.path.join(folder, 'scores.png'))
-    write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'), bool(swept))
-    return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'), bool(swept))
+    write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'), plotted)
+    return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'), plotted)
 
 
 def write_markdown(table, datasets, summary, path, plotted=True):
@@ -173,6 +201,32 @@ def plot_scores(complete, swept, defaults, path):
         axis.set_xlabel(name)
         axis.set_ylabel('quality')
         axis.grid(alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    pyplot.close(figure)
+
+
+def plot_curves(finished, swept, budgets, path):
+    """Each point's quality against the budget: its median over the seeds, a line, and the band
+    from its lowest seed to its highest."""
+    figure, axis = pyplot.subplots(figsize=(6.4, 3.6))
+    by_point = {}
+    for row in finished:
+        if row.value is not None:
+            by_point.setdefault(row.point, []).append(row)
+    for point, point_rows in sorted(by_point.items()):
+        params = point_rows[0].params
+        label = ', '.join(f'{name} {params[name]:g}' if isinstance(params[name], float) else f'{name} {params[name]}'
+                          for name in swept if name in params) or "the notebook's own"
+        xs = [row.budget for row in point_rows]
+        line, = axis.plot(xs, [row.value for row in point_rows], marker='o', label=f'{point}: {label}')
+        axis.fill_between(xs, [row.spread[0] for row in point_rows], [row.spread[1] for row in point_rows],
+                          color=line.get_color(), alpha=0.15)
+    axis.set_xticks(range(len(budgets)), budgets)
+    axis.set_xlabel('budget')
+    axis.set_ylabel('quality (median, and range over the seeds)')
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize='small')
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     pyplot.close(figure)

@@ -7,7 +7,10 @@ A SPEC (TOML) names the datasets each trial trains, its budget, what is swept an
 
     datasets = ["mnist", "celeba"]     # each trial trains each, in turn, and is scored on each
     budget_batches = 300               # per dataset per trial (or budget_minutes = 1.5), or one for each:
-                                       #   budget_batches = {mnist = 2500, celeba = 1500}
+                                       #   budget_batches = {mnist = 2500, celeba = 1500}; or a curve:
+                                       #   budget_batches = [4000, 8000, 20000] trains every point and
+                                       #   seed once at each budget (each run its own, learning-rate
+                                       #   schedule and all), and the page draws quality against it
     reports = 4                        # scored (and checkpointed) this often while it trains, for pruning
     prune = true                       # stop a trial whose score trails the median of the others
     seeds = 3                          # train each point this often, seeds 0, 1, 2 (default 1): GAN
@@ -143,7 +146,6 @@ def read_spec(path):
     spec.setdefault('name', os.path.splitext(os.path.basename(path))[0])
     spec.setdefault('datasets', ['mnist'])
     spec.setdefault('reports', 4)
-    spec.setdefault('prune', True)
     spec.setdefault('fixed', {})
     spec.setdefault('seeds', 1)
     if not isinstance(spec['name'], str) or not spec['name'] or os.sep in spec['name'] or spec['name'] in ('.', '..'):
@@ -157,10 +159,18 @@ def read_spec(path):
     budget = spec[budget_key]
     if isinstance(budget, dict) and sorted(budget) != sorted(datasets):
         fail(f'a budget for each dataset names each of {datasets}: it names {sorted(budget)}')
-    for amount in (budget.values() if isinstance(budget, dict) else [budget]):
-        if not (is_whole(amount) if budget_key == 'budget_batches' else is_number(amount)) or amount <= 0:
-            fail(f'{budget_key} = {budget!r}: '
-                 + ('a whole number of batches, at least 1' if budget_key == 'budget_batches' else 'minutes above 0'))
+    curves = [amounts for amounts in (budget.values() if isinstance(budget, dict) else [budget])
+              if isinstance(amounts, list)]
+    for amounts in (budget.values() if isinstance(budget, dict) else [budget]):
+        for amount in (amounts if isinstance(amounts, list) else [amounts]):
+            if not (is_whole(amount) if budget_key == 'budget_batches' else is_number(amount)) or amount <= 0:
+                fail(f'{budget_key} = {budget!r}: ' + ('a whole number of batches, at least 1'
+                                                       if budget_key == 'budget_batches' else 'minutes above 0'))
+    if any(not amounts or amounts != sorted(set(amounts)) or len(amounts) != len(curves[0]) for amounts in curves):
+        fail(f'{budget_key} = {budget!r}: a curve\'s budgets rise, each once, and every dataset has as many')
+    spec.setdefault('prune', not curves)
+    if curves and spec['prune'] is True:
+        fail('prune = true with a curve of budgets: a short run would be compared with a long one. Leave prune out')
     if not is_whole(spec['reports']) or spec['reports'] < 0:
         fail(f'reports = {spec["reports"]!r}: how often a trial is scored while it trains, 0 or more')
     if not isinstance(spec['prune'], bool):
@@ -174,6 +184,8 @@ def read_spec(path):
     if spec['mode'] == 'search' and (not is_whole(spec.get('trials')) or spec['trials'] < 1):
         given = f', not {spec["trials"]!r}' if 'trials' in spec else ''
         fail(f'a [search] needs trials = N, the number of trials to run (1 or more){given}')
+    if spec['mode'] == 'search' and curves:
+        fail(f'{budget_key} = {budget!r}: a curve is for the points of a [grid] or a list; give a [search] one budget')
     if spec['mode'] != 'search' and 'trials' in spec:
         fail(f'trials = {spec["trials"]!r} is for a [search]: a [{spec["mode"]}] trains each of its points')
     seeds = spec['seeds']
@@ -232,6 +244,27 @@ def setting_values(spec, name):
     if spec['mode'] == 'points':
         return set(swept) | (set(unswept) if any(name not in point for point in spec['points']) else set())
     return set(swept) or set(unswept)
+
+
+def budgets(spec):
+    """A checked spec's budgets, each {dataset: amount} in TrainingRun's unit (its kind, budget_kind):
+    one, or a curve's several."""
+    amount = spec['budget_batches' if 'budget_batches' in spec else 'budget_minutes']
+    per_dataset = amount if isinstance(amount, dict) else {dataset: amount for dataset in spec['datasets']}
+    count = max(len(a) if isinstance(a, list) else 1 for a in per_dataset.values())
+    return [{dataset: a[i] if isinstance(a, list) else a for dataset, a in per_dataset.items()} for i in range(count)]
+
+
+def budget_kind(spec):
+    return 'max_batches' if 'budget_batches' in spec else 'minutes'
+
+
+def budget_label(spec, index):
+    """'4000 batches', or 'mnist 4000, celeba 1800 batches' where the datasets' differ."""
+    amounts, unit = budgets(spec)[index], 'batches' if budget_kind(spec) == 'max_batches' else 'min'
+    if len(set(amounts.values())) == 1:
+        return f'{next(iter(amounts.values())):g} {unit}'
+    return ', '.join(f'{dataset} {amount:g}' for dataset, amount in amounts.items()) + f' {unit}'
 
 
 def did_you_mean(word, choices):
@@ -389,12 +422,16 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT, result
                             'or give the sweep a new name (name = "..." in the spec) to start another study.') from None
         return study
     if spec['mode'] != 'search':
+        curve = len(budgets(spec)) > 1
         for point_number, point in enumerate(grid_points(spec)):
-            for seed in spec['seed_list']:
-                study.enqueue_trial(point, user_attrs={'point': point_number, 'seed': seed})
+            for budget in range(len(budgets(spec))):
+                for seed in spec['seed_list']:
+                    study.enqueue_trial(point, user_attrs={'point': point_number, 'seed': seed,
+                                                           **({'budget': budget} if curve else {})})
     study.set_user_attr('spec', spec_fingerprint(spec))
     study.set_user_attr('datasets', spec['datasets'])
     study.set_user_attr('swept', swept_names(spec))
+    study.set_user_attr('budgets', [budget_label(spec, i) for i in range(len(budgets(spec)))])
     study.set_user_attr('defaults', shared_defaults(spec, load_notebook_functions()))
     return study
 
@@ -486,12 +523,15 @@ def wait_for_queue(study, seconds=120):
 
 
 def planned_trials(spec):
-    return spec['trials'] if spec['mode'] == 'search' else len(grid_points(spec)) * len(spec['seed_list'])
+    if spec['mode'] == 'search':
+        return spec['trials']
+    return len(grid_points(spec)) * len(budgets(spec)) * len(spec['seed_list'])
 
 
 def trial_key(trial):
-    """(point, seed): what a trial trains; a retried trial has the key of the one it retries."""
-    return trial.user_attrs.get('point', trial.number), trial.user_attrs.get('seed', 0)
+    """(point, budget, seed): what a trial trains; a retried trial has the key of the one it retries."""
+    attrs = trial.user_attrs
+    return attrs.get('point', trial.number), attrs.get('budget', 0), attrs.get('seed', 0)
 
 
 # ------------------------------------------------------------------ a worker
@@ -541,21 +581,23 @@ class Worker:
                 raise QueueWasEmpty
             point = trial.number
             trial.set_user_attr('point', point)
-        seed = trial.user_attrs.get('seed', 0)
+        seed, budget = trial.user_attrs.get('seed', 0), trial.user_attrs.get('budget')
         params = suggest(trial, self.spec, point)
         label = ', '.join(f'{k}={v}' for k, v in params.items())
         seed_label = f', seed {seed}' if self.spec['seed_list'] != [0] else ''
+        seed_label += '' if budget is None else f', {budget_label(self.spec, budget)}'
         self.bar.write(f'Trial {trial.number} (point {point}{seed_label}): {label}')
         started, qualities = time.perf_counter(), []
         try:
             for index, dataset in enumerate(self.spec['datasets']):
-                qualities.append(self.train_one(trial, point, seed, index, dataset, params, qualities))
+                qualities.append(self.train_one(trial, point, seed, budget, index, dataset, params, qualities))
         except optuna.TrialPruned:
             trial.set_user_attr('seconds', time.perf_counter() - started)
             self.bar.write(f'Trial {trial.number} pruned: its score trailed the median of the others.')
             raise
         except KeyboardInterrupt:
-            self.study.enqueue_trial(params, user_attrs={'point': point, 'seed': seed})  # the same command continues it
+            self.study.enqueue_trial(params, user_attrs={  # the same command continues it
+                'point': point, 'seed': seed, **({} if budget is None else {'budget': budget})})
             raise
         value = float(np.mean(qualities))
         trial.set_user_attr('seconds', time.perf_counter() - started)
@@ -577,11 +619,13 @@ class Worker:
         self.datasets[name, image_size].reseed(seed)
         return self.datasets[name, image_size]
 
-    def train_one(self, trial, point, seed, index, dataset, params, earlier_qualities):
-        """Train one dataset for the trial's budget in its own run folder; returns its quality."""
+    def train_one(self, trial, point, seed, budget, index, dataset, params, earlier_qualities):
+        """Train one dataset for the trial's budget (a curve's budget-th, or the one) in its own run
+        folder; returns its quality."""
         settings = settings_for(dataset, params, self.spec)
         seed_folder = f'seed-{seed}' if self.spec['seed_list'] != [0] else ''
-        folder = os.path.join(self.sweep_dir, f'point-{point:03d}', seed_folder, dataset)
+        budget_folder = '' if budget is None else f'budget-{budget}'
+        folder = os.path.join(self.sweep_dir, f'point-{point:03d}', seed_folder, budget_folder, dataset)
         data = self.dataset(dataset, seed, settings['image_size'])
         scorer, reports = self.scorer(dataset, settings['image_size']), self.spec['reports']
         next_report = [1]
@@ -602,10 +646,9 @@ class Worker:
                 self.save_picture(trial, dataset, run.generate(GRID_PICTURE), folder)
                 raise optuna.TrialPruned()
 
-        kind, amount = (('max_batches', self.spec['budget_batches']) if 'budget_batches' in self.spec
-                        else ('minutes', self.spec['budget_minutes']))
-        budget = {kind: amount[dataset] if isinstance(amount, dict) else amount}
-        run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'), after_batch=report, **budget)
+        amount = budgets(self.spec)[budget or 0][dataset]
+        run = TrainingRun(folder, samples_path=os.path.join(folder, 'samples.npz'), after_batch=report,
+                          **{budget_kind(self.spec): amount})
         try:
             train_with(self.nb, settings, data, run, seed)
         except FloatingPointError as err:

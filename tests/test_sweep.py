@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -182,6 +183,14 @@ def test_a_spec_with_a_mistake_is_named(tmp_path):
         'budget_batches = 5\n[grid]\nbeta1 = 0.5\n': 'give a list',
         'budget_batches = 5\ntrials = 0\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': r'trials = N.*not 0',
         'budget_batches = 5\ntrials = 3\n[search]\n': r'\[search\] is empty',
+        # a curve of budgets
+        'budget_batches = [20, 5]\n[grid]\nbeta1 = [0.5]\n': "a curve's budgets rise",
+        'budget_batches = []\n[grid]\nbeta1 = [0.5]\n': "a curve's budgets rise",
+        'datasets = ["mnist", "celeba"]\nbudget_batches = {mnist = [5, 10], celeba = [5]}\n[grid]\nbeta1 = [0.5]\n':
+            'every dataset has as many',
+        'budget_minutes = [1, "2"]\n[grid]\nbeta1 = [0.5]\n': 'minutes above 0',
+        'budget_batches = [5, 10]\nprune = true\n[grid]\nbeta1 = [0.5]\n': 'a short run would be compared',
+        'budget_batches = [5, 10]\ntrials = 2\n[search]\nbeta1 = {low = 0.1, high = 0.9}\n': 'give a \\[search\\] one budget',
     }
     for text, message in cases.items():
         with pytest.raises(SpecError, match=message if '\\' in message or '.*' in message else message.replace('[', r'\[')):
@@ -315,3 +324,29 @@ def test_a_sweep_of_the_notebooks_own_point_has_no_empty_plot(data_dir, tmp_path
     assert not (folder / 'scores.png').exists(), 'nothing was swept, so nothing is plotted'
     page = (folder / 'results.html').read_text()
     assert 'scores.png' not in page and '1 point finished' in page and 'pictures/point-000-mnist.png' in page
+
+
+def test_a_curve_trains_each_point_and_seed_at_each_budget_in_runs_of_their_own(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = [5, 20]\nseeds = 2\nreports = 0\n'
+                                '[[points]]\n[[points]]\nlearning_rate = 0.002\n', name='curve')
+    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    complete = load('curve', journal(tmp_path / 'runs', 'curve')).get_trials(states=(TrialState.COMPLETE,))
+    keys = sorted((t.user_attrs['point'], t.user_attrs['budget'], t.user_attrs['seed']) for t in complete)
+    assert keys == [(p, b, s) for p in range(2) for b in range(2) for s in range(2)], 'no pruning, every run once'
+    folder = tmp_path / 'runs' / 'sweeps' / 'curve'
+    for point, budget, seed in keys:
+        run = folder / f'point-{point:03d}' / f'seed-{seed}' / f'budget-{budget}' / 'mnist'
+        batches = (5, 20)[budget]
+        assert (run / f'model.ckpt-{batches}.index').exists(), 'each budget is a run of its own, not a resumed one'
+        assert len(np.load(run / 'losses.npy')) == batches
+    rows = table_rows(folder / 'results.md')
+    cells = [row.split(' | ') for row in rows]
+    assert [(int(c[1]), c[2]) for c in cells] == [(0, '5 batches'), (0, '20 batches'), (1, '5 batches'), (1, '20 batches')]
+    for budget in ('5 batches', '20 batches'):
+        at_budget = [c for c in cells if c[2] == budget]
+        marked = [c for c in at_budget if c[0] == '| ★']
+        assert len(marked) == 1 and float(marked[0][4]) == max(float(c[4]) for c in at_budget), 'the best at each budget'
+    page = (folder / 'results.html').read_text()
+    assert 'at 2 budgets each' in page and 'pictures/point-001-budget-1-mnist.png' in page
+    assert (folder / 'scores.png').stat().st_size > 1000 and (folder / 'pictures' / 'point-000-budget-0-mnist.png').exists()
