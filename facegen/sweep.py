@@ -101,6 +101,8 @@ HYPERPARAMETERS = {
                             "variants.variant: the notebook's D_RATE_RATIO, D's learning rate over G's (TTUR)"),
     'r1_gamma': Setting(float, 0.0, 'at least 0 (none)', lambda v: v >= 0,
                         "variants.variant: the lazy R1 penalty's gamma, added to D's loss every 16 batches"),
+    'channels': Setting(int, None, 'a whole number of at least 1', lambda v: v >= 1,
+                        "variants.variant: the notebook's CHANNELS, D's first layer's and G's last hidden layer's"),
     'image_size': Setting(int, IMAGE_SIZE, f'a side the datasets take ({", ".join(str(s) for s in IMAGE_SIZES)})',
                           lambda v: v in IMAGE_SIZES, "Dataset and Scorer: the side of the images trained and scored"),
 }

@@ -8,7 +8,8 @@ and, for either, the settings a 2017 learner tuned that the notebook fixes: the 
 dropout after each of a network's activations, and label smoothing; DiffAugment's colour and
 cutout beside the notebook's shift; and what the literature measured since: the hinge loss and
 spectral normalization of D's weights (Miyato et al. 2018), D's own learning rate (TTUR, Heusel
-et al. 2017) and the lazy R1 penalty (Mescheder et al. 2018; Karras et al. 2020). Each is put in
+et al. 2017) and the lazy R1 penalty (Mescheder et al. 2018; Karras et al. 2020); and the networks'
+width, the notebook's CHANNELS. Each is put in
 place for the length of a `with variant(nb, ...)` block by swapping the notebook's own function for
 one that calls it with other arguments (or around it), so that nothing here copies the notebook's
 code."""
@@ -23,6 +24,7 @@ tf = import_tensorflow()
 NETWORKS = ('notebook', 'classic')
 LOSSES = ('notebook', 'hinge')
 RATE_RATIO = 'D_RATE_RATIO'  # the notebook's constant: D's learning rate over G's
+CHANNELS = 'CHANNELS'  # the notebook's constant: D's first layer's channels, G's last hidden layer's
 R1_EVERY = 16  # batches between R1 penalties, each weighted by this (StyleGAN2's lazy regularization)
 
 
@@ -55,7 +57,7 @@ def classic_networks(nb):
 @contextlib.contextmanager
 def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_dropout=0.0,
             discriminator_dropout=0.0, augment_color=False, cutout=0.0, loss='notebook', spectral_norm=False,
-            d_rate_ratio=None, r1_gamma=0.0):
+            d_rate_ratio=None, r1_gamma=0.0, channels=None):
     """A block in which the notebook's train() builds `network` with these settings; None keeps the
     notebook's own value (its lrelu's leak, its model_loss's smoothing, its model_opt's ratio of D's
     learning rate to G's). augment_color and cutout add DiffAugment's colour and cutout (the
@@ -63,13 +65,13 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
     random_shift. loss = 'hinge' trains both networks on the hinge loss instead of model_loss's;
     spectral_norm divides each of D's weight matrices by its largest singular value; r1_gamma > 0
     adds gamma / 2 x the squared gradient of D's logit at the real images to D's loss, every
-    R1_EVERY batches."""
+    R1_EVERY batches. channels sets the notebook's CHANNELS, the width of both networks."""
     if network not in NETWORKS:
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
     if loss not in LOSSES:
         raise ValueError(f'Unknown loss {loss!r}: use one of {", ".join(LOSSES)}.')
     saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator', 'random_shift')}
-    saved_ratio = nb.get(RATE_RATIO)
+    saved_constants = {name: nb[name] for name in (RATE_RATIO, CHANNELS) if name in nb}
     calls = {GENERATOR_SCOPE: 0, DISCRIMINATOR_SCOPE: 0}  # the lrelu's, in each network
     shifts = []  # the random_shift's
     try:
@@ -92,6 +94,15 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                                          f"reads {RATE_RATIO}, D's learning rate over G's. Use it there, or leave "
                                          'd_rate_ratio out.')
             nb[RATE_RATIO] = d_rate_ratio
+        if channels is not None:
+            if network != 'notebook':
+                raise SettingHadNoEffect(f'channels = {channels} has no effect on the {network} networks, whose widths '
+                                         'are their own: leave channels out.')
+            deaf = [name for name in ('discriminator', 'generator') if CHANNELS not in nb[name].__code__.co_names]
+            if deaf:
+                raise SettingHadNoEffect(f"channels = {channels} has no effect: the notebook's {' and '.join(deaf)} never "
+                                         f'read {CHANNELS}, their width. Use it there, or leave channels out.')
+            nb[CHANNELS] = channels
         if network == 'classic':
             nb['discriminator'], nb['generator'] = classic_networks(nb)
         if spectral_norm:
@@ -114,16 +125,17 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                                      'leave these settings out.')
     finally:
         nb.update(saved)
-        if saved_ratio is None:
-            nb.pop(RATE_RATIO, None)
-        else:
-            nb[RATE_RATIO] = saved_ratio
+        for name in (RATE_RATIO, CHANNELS):
+            if name in saved_constants:
+                nb[name] = saved_constants[name]
+            else:
+                nb.pop(name, None)
 
 
 def notebook_values(nb):
-    """{'alpha': ..., 'label_smoothing': ..., 'd_rate_ratio': ...}: what variant() keeps when given
-    None, read from the defaults of the notebook's lrelu and model_loss and from its D_RATE_RATIO
-    (absent where it has none)."""
+    """{'alpha': ..., 'label_smoothing': ..., 'd_rate_ratio': ..., 'channels': ...}: what variant()
+    keeps when given None, read from the defaults of the notebook's lrelu and model_loss and from its
+    D_RATE_RATIO and CHANNELS (each absent where it has none)."""
     values = {}
     leak = next(iter(list(inspect.signature(nb['lrelu']).parameters.values())[1:]), None)
     if leak is not None and isinstance(leak.default, float):
@@ -133,6 +145,8 @@ def notebook_values(nb):
         values['label_smoothing'] = round(1 - smooth.default, 6)
     if isinstance(nb.get(RATE_RATIO), (int, float)):
         values['d_rate_ratio'] = float(nb[RATE_RATIO])
+    if isinstance(nb.get(CHANNELS), int):
+        values['channels'] = nb[CHANNELS]
     return values
 
 

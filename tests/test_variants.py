@@ -13,7 +13,7 @@ from facegen.variants import SettingHadNoEffect, variant
 CHANGED = {'network': 'classic', 'generator_dropout': 0.3, 'discriminator_dropout': 0.3, 'label_smoothing': 0.0,
            'alpha': 0.05, 'batch_size': 4, 'z_dim': 8, 'learning_rate': 0.004, 'beta1': 0.9, 'ema_half_life': 0,
            'augment_color': True, 'cutout': 0.5, 'loss': 'hinge', 'spectral_norm': True, 'd_rate_ratio': 4.0,
-           'r1_gamma': 10.0, 'image_size': 64}
+           'r1_gamma': 10.0, 'channels': 32, 'image_size': 64}
 DATA_SETTINGS = ('image_size',)  # act on the Dataset, not on train(): shown in test_image_size.py
 
 
@@ -167,3 +167,21 @@ def test_ttur_needs_a_model_opt_that_reads_the_ratio_and_hinge_has_no_labels_to_
     with variant(nb, d_rate_ratio=3.0):
         assert nb['D_RATE_RATIO'] == 3.0
     assert nb['D_RATE_RATIO'] == 1.0, "the notebook's own ratio is back"
+
+
+def test_channels_sets_both_networks_width_and_only_where_the_notebook_reads_it(nb, digits):
+    narrow = trained(nb, digits, channels=32)
+    assert narrow['discriminator/conv1/w'].shape[-1] == 32 and narrow['discriminator/conv2/w'].shape[-1] == 64
+    assert narrow['generator/project/w'].shape[-1] == 7 * 7 * 128 and narrow['generator/deconv1/w'].shape[2] == 64
+    assert nb['CHANNELS'] == 64, "the notebook's own width is back"
+    with pytest.raises(SettingHadNoEffect, match='channels = 32 has no effect on the classic networks'):
+        with variant(nb, network='classic', channels=32):
+            pass
+    own = nb['generator']
+    nb['generator'] = lambda z, out_channel_dim, is_train=True: own(z, out_channel_dim, is_train)
+    try:
+        with pytest.raises(SettingHadNoEffect, match="the notebook's generator never read CHANNELS"):
+            with variant(nb, channels=32):
+                pass
+    finally:
+        nb['generator'] = own
