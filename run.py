@@ -332,11 +332,11 @@ def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only, recov
             except SettingHadNoEffect as err:
                 sys.exit(f'{err} The trial was marked failed.')
     page = results.write(study, sweep_dir)
-    best = results.rows(study)
-    if best and best[0].value is not None:
-        settings = ", ".join(f"{k}={v}" for k, v in best[0].params.items()) or "the notebook's settings"
-        print(f'Best: point {best[0].point} ({settings}), quality {best[0].value:.3f}'
-              + (f' (the median of {len(best[0].complete)} seeds)' if len(best[0].trials) > 1 else ''))
+    best, at = results.best(study)
+    if best:
+        settings = ", ".join(f"{k}={v}" for k, v in best.params.items()) or "the notebook's settings"
+        print(f'Best{at}: point {best.point} ({settings}), quality {best.value:.3f}'
+              + (f' (the median of {len(best.complete)} seeds)' if len(best.trials) > 1 else ''))
     print(f'Results: {page} (and results.md beside it)')
 
 

@@ -139,16 +139,31 @@ def write(study, folder):
                        f'taken about {would_have / 60:.1f}: it saved {(would_have - ran) / 60:.1f} minutes.')
     plotted = bool(swept) or curve  # a list of the notebook's own point alone has nothing to plot against
     if curve:
-        plot_curves(finished, swept, budgets, os.path.join(folder, 'scores.png'))
+        plot_curves(finished, swept, budgets, study.user_attrs.get('budget_values'), os.path.join(folder, 'scores.png'))
     elif swept:
         plot_scores([t for row in finished for t in row.complete], swept, defaults, os.path.join(folder, 'scores.png'))
-    write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'), plotted)
-    return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'), plotted)
+    plot = ('quality against the budget' if curve else 'quality against each hyperparameter') if plotted else None
+    write_markdown(table, datasets, summary, os.path.join(folder, 'results.md'), plot)
+    return write_html(table, datasets, summary, study.study_name, os.path.join(folder, 'results.html'), plot)
 
 
-def write_markdown(table, datasets, summary, path, plotted=True):
+def best(study):
+    """(the best row, at what): of all points, or on a curve at its longest budget; (None, '') before any
+    point has run to the end."""
+    finished = [row for row in rows(study) if row.value is not None]
+    if is_curve(study):
+        longest = max((row.budget for row in finished), default=None)
+        finished = [row for row in finished if row.budget == longest]
+        at = f' at {study.user_attrs["budgets"][longest]}' if finished else ''
+    else:
+        at = ''
+    return (max(finished, key=lambda row: row.value), at) if finished else (None, '')
+
+
+def write_markdown(table, datasets, summary, path, plot):
+    """plot: scores.png's caption, None where there is none."""
     columns = list(table[0]) if table else []
-    lines = [*summary, '', *(['![quality against each hyperparameter](scores.png)', ''] if plotted else [])]
+    lines = [*summary, '', *([f'![{plot}](scores.png)', ''] if plot else [])]
     if columns:
         lines += ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
         for cells in table:
@@ -158,7 +173,7 @@ def write_markdown(table, datasets, summary, path, plotted=True):
         f.write('\n'.join(lines) + '\n')
 
 
-def write_html(table, datasets, summary, name, path, plotted=True):
+def write_html(table, datasets, summary, name, path, plot):
     columns = list(table[0]) if table else []
     head = ''.join(f'<th>{html.escape(c)}</th>' for c in columns)
     body = ''.join('<tr>' + ''.join(
@@ -171,7 +186,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:center}} img{{image-rend
 img.grid{{max-width:256px}}</style></head>
 <body><h1>Sweep {html.escape(name)}</h1>
 {''.join(f"<p>{html.escape(line)}</p>" for line in summary)}
-{'<p><img src="scores.png" alt="quality against each hyperparameter" style="max-width:100%"></p>' if plotted else ''}
+{f'<p><img src="scores.png" alt="{plot}" style="max-width:100%"></p>' if plot else ''}
 <table><tr>{head}</tr>
 {body}</table></body></html>
 '''
@@ -206,9 +221,10 @@ def plot_scores(complete, swept, defaults, path):
     pyplot.close(figure)
 
 
-def plot_curves(finished, swept, budgets, path):
-    """Each point's quality against the budget: its median over the seeds, a line, and the band
-    from its lowest seed to its highest."""
+def plot_curves(finished, swept, budgets, values, path):
+    """Each point's quality against the budget (at `values`, the first dataset's amounts, where the
+    study has them): its median over the seeds, a line, and the band from its lowest seed to its
+    highest."""
     figure, axis = pyplot.subplots(figsize=(6.4, 3.6))
     by_point = {}
     for row in finished:
@@ -218,11 +234,11 @@ def plot_curves(finished, swept, budgets, path):
         params = point_rows[0].params
         label = ', '.join(f'{name} {params[name]:g}' if isinstance(params[name], float) else f'{name} {params[name]}'
                           for name in swept if name in params) or "the notebook's own"
-        xs = [row.budget for row in point_rows]
+        xs = [values[row.budget] if values else row.budget for row in point_rows]
         line, = axis.plot(xs, [row.value for row in point_rows], marker='o', label=f'{point}: {label}')
         axis.fill_between(xs, [row.spread[0] for row in point_rows], [row.spread[1] for row in point_rows],
                           color=line.get_color(), alpha=0.15)
-    axis.set_xticks(range(len(budgets)), budgets)
+    axis.set_xticks(values or range(len(budgets)), budgets)
     axis.set_xlabel('budget')
     axis.set_ylabel('quality (median, and range over the seeds)')
     axis.grid(alpha=0.3)

@@ -434,6 +434,7 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT, result
     study.set_user_attr('datasets', spec['datasets'])
     study.set_user_attr('swept', swept_names(spec))
     study.set_user_attr('budgets', [budget_label(spec, i) for i in range(len(budgets(spec)))])
+    study.set_user_attr('budget_values', [budget[spec['datasets'][0]] for budget in budgets(spec)])  # the curves' x
     study.set_user_attr('defaults', shared_defaults(spec, load_notebook_functions()))
     return study
 
