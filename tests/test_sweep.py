@@ -54,6 +54,15 @@ def journal(runs, name):
         os.path.join(runs, 'sweeps', name, 'study.log')))
 
 
+def run_sweep(data_dir, tmp_path, text, name):
+    """Run the sweep of spec `text` to its end; (its stdout, its complete trials, its folder)."""
+    spec = write_spec(tmp_path, text, name)
+    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    complete = load(name, journal(tmp_path / 'runs', name)).get_trials(states=(TrialState.COMPLETE,))
+    return done.stdout, complete, tmp_path / 'runs' / 'sweeps' / name
+
+
 def test_a_grid_runs_each_point_once_and_writes_its_results_page(data_dir, tmp_path):
     spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 150\nprune = false\n'
                                 '[grid]\nlearning_rate = [0.0005, 0.002]\nalpha = [0.1, 0.2]\n')
@@ -81,16 +90,12 @@ def test_a_grid_runs_each_point_once_and_writes_its_results_page(data_dir, tmp_p
 
 
 def test_each_point_is_trained_with_each_seed_and_scored_by_their_median(data_dir, tmp_path):
-    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 20\nprune = false\nseeds = 2\n'
-                                '[[points]]\n[[points]]\nlearning_rate = 0.002\n[[points]]\n', name='seeds')
-    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    complete = load('seeds', journal(tmp_path / 'runs', 'seeds')).get_trials(states=(TrialState.COMPLETE,))
+    _, complete, folder = run_sweep(data_dir, tmp_path, 'datasets = ["mnist"]\nbudget_batches = 20\nprune = false\n'
+                                    'seeds = 2\n[[points]]\n[[points]]\nlearning_rate = 0.002\n[[points]]\n', 'seeds')
     by_key = {(t.user_attrs['point'], t.user_attrs['seed']): t.value for t in complete}
     assert sorted(by_key) == [(p, s) for p in range(3) for s in range(2)] and len(complete) == 6
     assert by_key[0, 0] == by_key[2, 0] and by_key[0, 1] == by_key[2, 1], 'a seed trains the same run again'
     assert by_key[0, 0] != by_key[0, 1], 'two seeds are two different runs'
-    folder = tmp_path / 'runs' / 'sweeps' / 'seeds'
     assert all((folder / f'point-{p:03d}' / f'seed-{s}' / 'mnist' / 'samples.png').exists() for p, s in by_key)
     rows = table_rows(folder / 'results.md')
     assert len(rows) == 3, 'one row per point, not per seed'
@@ -316,25 +321,18 @@ def test_a_search_runs_its_number_of_trials_within_its_ranges(data_dir, tmp_path
 
 
 def test_a_sweep_of_the_notebooks_own_point_has_no_empty_plot(data_dir, tmp_path):
-    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 5\nprune = false\nreports = 0\n[[points]]\n',
-                      name='own')
-    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    folder = tmp_path / 'runs' / 'sweeps' / 'own'
+    _, _, folder = run_sweep(data_dir, tmp_path, 'datasets = ["mnist"]\nbudget_batches = 5\nprune = false\nreports = 0\n'
+                             '[[points]]\n', 'own')
     assert not (folder / 'scores.png').exists(), 'nothing was swept, so nothing is plotted'
     page = (folder / 'results.html').read_text()
     assert 'scores.png' not in page and '1 point finished' in page and 'pictures/point-000-mnist.png' in page
 
 
 def test_a_curve_trains_each_point_and_seed_at_each_budget_in_runs_of_their_own(data_dir, tmp_path):
-    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = [5, 20]\nseeds = [1]\nreports = 0\n'
-                                '[[points]]\n[[points]]\nlearning_rate = 0.002\n', name='curve')
-    done = subprocess.run(sweep_command(spec, data_dir, tmp_path / 'runs'), capture_output=True, text=True, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-3000:]
-    complete = load('curve', journal(tmp_path / 'runs', 'curve')).get_trials(states=(TrialState.COMPLETE,))
+    stdout, complete, folder = run_sweep(data_dir, tmp_path, 'datasets = ["mnist"]\nbudget_batches = [5, 20]\nseeds = [1]\n'
+                                         'reports = 0\n[[points]]\n[[points]]\nlearning_rate = 0.002\n', 'curve')
     keys = sorted((t.user_attrs['point'], t.user_attrs['budget'], t.user_attrs['seed']) for t in complete)
     assert keys == [(p, b, 1) for p in range(2) for b in range(2)], 'no pruning, every run once'
-    folder = tmp_path / 'runs' / 'sweeps' / 'curve'
     for point, budget, seed in keys:
         run = folder / f'point-{point:03d}' / f'seed-{seed}' / f'budget-{budget}' / 'mnist'
         batches = (5, 20)[budget]
@@ -350,5 +348,5 @@ def test_a_curve_trains_each_point_and_seed_at_each_budget_in_runs_of_their_own(
     page = (folder / 'results.html').read_text()
     assert 'at 2 budgets each' in page and 'pictures/point-001-budget-1-mnist.png' in page
     best = max((c for c in cells if c[2] == '20 batches'), key=lambda c: float(c[4]))
-    assert f'Best at 20 batches: point {int(best[1])} ' in done.stdout, 'the best of the longest runs'
+    assert f'Best at 20 batches: point {int(best[1])} ' in stdout, 'the best of the longest runs'
     assert (folder / 'scores.png').stat().st_size > 1000 and (folder / 'pictures' / 'point-000-budget-0-mnist.png').exists()
