@@ -626,9 +626,7 @@ class Worker:
         """Train one dataset for the trial's budget (a curve's budget-th, or the one) in its own run
         folder; returns its quality."""
         settings = settings_for(dataset, params, self.spec)
-        seed_folder = f'seed-{seed}' if self.spec['seed_list'] != [0] else ''
-        budget_folder = '' if budget is None else f'budget-{budget}'
-        folder = os.path.join(self.sweep_dir, f'point-{point:03d}', seed_folder, budget_folder, dataset)
+        folder = run_folder(self.sweep_dir, self.spec, point, seed, budget, dataset)
         data = self.dataset(dataset, seed, settings['image_size'])
         scorer, reports = self.scorer(dataset, settings['image_size']), self.spec['reports']
         next_report = [1]
@@ -677,6 +675,14 @@ class Worker:
         png = io.BytesIO()
         grid.save(png, format='PNG')
         trial.set_user_attr(f'{dataset}_picture', base64.b64encode(png.getvalue()).decode('ascii'))
+
+
+def run_folder(sweep_dir, spec, point, seed, budget, dataset):
+    """Where a trial trains one dataset: point-P[/seed-S][/budget-B]/DATASET (a seed's folder where
+    the spec has seeds, a budget's on a curve)."""
+    seed_folder = f'seed-{seed}' if spec['seed_list'] != [0] else ''
+    budget_folder = '' if budget is None else f'budget-{budget}'
+    return os.path.join(sweep_dir, f'point-{point:03d}', seed_folder, budget_folder, dataset)
 
 
 def train_with(nb, settings, data, run, seed):

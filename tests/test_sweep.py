@@ -349,4 +349,21 @@ def test_a_curve_trains_each_point_and_seed_at_each_budget_in_runs_of_their_own(
     assert 'at 2 budgets each' in page and 'pictures/point-001-budget-1-mnist.png' in page
     best = max((c for c in cells if c[2] == '20 batches'), key=lambda c: float(c[4]))
     assert f'Best at 20 batches: point {int(best[1])} ' in stdout, 'the best of the longest runs'
+
+    # benchmarks/curves.py: an outside judge (here a script of a few lines) run once on each run's samples
+    judge, calls = tmp_path / 'judge.py', tmp_path / 'calls.txt'
+    judge.write_text('import json, sys\nimport numpy as np\n'
+                     f'open({str(calls)!r}, "a").write(sys.argv[2] + "\\n")\n'
+                     'images = np.load(sys.argv[2])["images"]\n'
+                     'print(json.dumps({"brightness": float(images.mean()) / 255, "n": len(images)}))\n')
+    command = [sys.executable, '-m', 'benchmarks.curves', str(tmp_path / 'curve.toml'), '--runs', str(tmp_path / 'runs'),
+               '--judge', str(judge)]
+    for _ in range(2):
+        curves = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+        assert curves.returncode == 0, curves.stderr[-3000:]
+    assert len(calls.read_text().splitlines()) == 4, 'each run judged once, its figures kept beside its samples'
+    lines = [line for line in curves.stdout.splitlines() if line.startswith('| 1 |')]
+    samples = folder / 'point-001' / 'seed-1' / 'budget-1' / 'mnist' / 'samples.npz'
+    assert len(lines) == 2 and lines[1].split(' | ')[5].startswith(f'{np.load(samples)["images"].mean() / 255:.3f} [')
+    assert (folder / 'curves.png').stat().st_size > 1000
     assert (folder / 'scores.png').stat().st_size > 1000 and (folder / 'pictures' / 'point-000-budget-0-mnist.png').exists()
