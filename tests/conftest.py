@@ -1,4 +1,5 @@
-"""Fixtures: the notebook's definitions, a few real digits, a real HTTP server on 127.0.0.1."""
+"""Fixtures: the notebook's definitions, a few real digits, the bundled digits in a shared folder, a
+real HTTP server on 127.0.0.1."""
 import http.server
 import signal
 import socket
@@ -9,8 +10,9 @@ import pytest
 from PIL import Image
 
 import helper
+from facegen.config import MNIST
 from facegen.notebook import load_notebook_functions
-from facegen.offline import bundled_mnist
+from facegen.offline import bundled_mnist, write_bundled
 
 # The Ctrl-C tests need SIGINT to raise KeyboardInterrupt, here and in the processes they start. A
 # shell starts a command run in the background (`.ci/run &`) with SIGINT ignored, and Python then
@@ -54,6 +56,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, *args):
         pass
+
+
+@pytest.fixture(scope='session')
+def shared_mnist_dir(tmp_path_factory):
+    """The 5,000 bundled digits in one folder for the tests that score digits: the score's classifier,
+    trained on first use and cached beside them, is then trained once a session, not once a module."""
+    folder = tmp_path_factory.mktemp('shared-mnist')
+    write_bundled(MNIST, str(folder))
+    return str(folder)
 
 
 @pytest.fixture(scope='module')

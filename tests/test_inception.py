@@ -15,9 +15,7 @@ import pytest
 from support import Route
 
 from facegen import inception, score
-from facegen.config import MNIST
 from facegen.download import DownloadError
-from facegen.offline import write_bundled
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures', 'inception')
 sys.path.insert(0, FIXTURES)
@@ -102,24 +100,23 @@ def test_the_weights_are_fetched_once_and_checked(http_server, monkeypatch, tmp_
     assert http_server.routes['/fid.pth'].hits == 1, 'fetched once'
 
 
-def test_without_weights_the_score_says_fid_was_skipped_in_one_line(tmp_path, monkeypatch):
+def test_without_weights_the_score_says_fid_was_skipped_in_one_line(shared_mnist_dir, monkeypatch):
     monkeypatch.delenv(inception.ENVIRONMENT, raising=False)
-    with score.Scorer('mnist', str(tmp_path)) as scorer:
+    with score.Scorer('mnist', shared_mnist_dir) as scorer:
         table = scorer(scorer.network.held_out).table()
     assert table.splitlines()[-1].startswith('fid (Inception): skipped') and table.count('fid (Inception)') == 1
     assert 'fid' not in scorer.references['real']
 
 
-def test_with_weights_the_score_has_the_standard_fid(reference, tmp_path, monkeypatch):
+def test_with_weights_the_score_has_the_standard_fid(reference, shared_mnist_dir, monkeypatch):
     """Made-up weights, 40 images a set: what is checked is the plumbing, the references and their cache."""
     monkeypatch.setattr(score, 'SCORED_IMAGES', 40)
-    write_bundled(MNIST, str(tmp_path))
-    with score.Scorer('mnist', str(tmp_path), fid=reference['weights']) as scorer:
+    with score.Scorer('mnist', shared_mnist_dir, fid=reference['weights']) as scorer:
         result = scorer(scorer.network.held_out)
-    cached = [name for name in os.listdir(tmp_path) if name.startswith('.inception-features-mnist-')]
+    cached = [name for name in os.listdir(shared_mnist_dir) if name.startswith('.inception-features-mnist-')]
     assert len(cached) == 1, 'the reference features are kept for the next score'
     real, noise = scorer.references['real']['fid'], scorer.references['noise']['fid']
     assert result['fid'] == pytest.approx(real, rel=1e-4) and noise > 2 * real
     assert 'fid (lower)' in result.table() and 'skipped' not in result.table()
-    with score.Scorer('mnist', str(tmp_path), fid=reference['weights']) as again:
+    with score.Scorer('mnist', shared_mnist_dir, fid=reference['weights']) as again:
         assert again.references['noise']['fid'] == pytest.approx(noise, rel=1e-6)

@@ -17,16 +17,12 @@ import pytest
 from optuna.trial import TrialState
 from support import ROOT, RUN_PY
 
-from facegen.config import MNIST
-from facegen.offline import write_bundled
 from facegen.sweep import SpecError, read_spec
 
 
 @pytest.fixture(scope='module')
-def data_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp('data')
-    write_bundled(MNIST, str(folder))
-    return str(folder)
+def data_dir(shared_mnist_dir):
+    return shared_mnist_dir
 
 
 def write_spec(folder, text, name='grid'):
