@@ -150,14 +150,12 @@ def write(study, folder):
 def best(study):
     """(the best row, at what): of all points, or on a curve at its longest budget; (None, '') before any
     point has run to the end."""
-    finished = [row for row in rows(study) if row.value is not None]
-    if is_curve(study):
-        longest = max((row.budget for row in finished), default=None)
-        finished = [row for row in finished if row.budget == longest]
-        at = f' at {study.user_attrs["budgets"][longest]}' if finished else ''
-    else:
-        at = ''
-    return (max(finished, key=lambda row: row.value), at) if finished else (None, '')
+    curve, finished = is_curve(study), rows(study)
+    marked = [row for row in finished if id(row) in best_rows(finished, curve)]
+    if not marked:
+        return None, ''
+    row = max(marked, key=lambda row: row.budget)  # one row unless on a curve: then one a budget
+    return row, f' at {study.user_attrs["budgets"][row.budget]}' if curve else ''
 
 
 def write_markdown(table, datasets, summary, path, plot):

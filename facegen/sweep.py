@@ -424,17 +424,18 @@ def open_study(spec, storage_url, sweep_dir, heartbeat=DEFAULT_HEARTBEAT, result
                             'or give the sweep a new name (name = "..." in the spec) to start another study.') from None
         return study
     if spec['mode'] != 'search':
-        curve = len(budgets(spec)) > 1
+        count = len(budgets(spec))
         for point_number, point in enumerate(grid_points(spec)):
-            for budget in range(len(budgets(spec))):
+            for budget in range(count):
                 for seed in spec['seed_list']:
                     study.enqueue_trial(point, user_attrs={'point': point_number, 'seed': seed,
-                                                           **({'budget': budget} if curve else {})})
+                                                           **({'budget': budget} if count > 1 else {})})
     study.set_user_attr('spec', spec_fingerprint(spec))
     study.set_user_attr('datasets', spec['datasets'])
     study.set_user_attr('swept', swept_names(spec))
-    study.set_user_attr('budgets', [budget_label(spec, i) for i in range(len(budgets(spec)))])
-    study.set_user_attr('budget_values', [budget[spec['datasets'][0]] for budget in budgets(spec)])  # the curves' x
+    spec_budgets = budgets(spec)
+    study.set_user_attr('budgets', [budget_label(spec, i) for i in range(len(spec_budgets))])
+    study.set_user_attr('budget_values', [budget[spec['datasets'][0]] for budget in spec_budgets])  # the curves' x
     study.set_user_attr('defaults', shared_defaults(spec, load_notebook_functions()))
     return study
 
