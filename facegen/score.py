@@ -61,17 +61,18 @@ BETTER = {'quality': 'higher', 'recognizable': 'higher', 'classes': 'higher', 'f
 # ------------------------------------------------------------------ figures on any features
 
 def frechet_distance(features_a, features_b):
-    """||mu_a - mu_b||^2 + Tr(Sa + Sb - 2 (Sa Sb)^1/2): FID's formula, on any features."""
-    from scipy import linalg
+    """||mu_a - mu_b||^2 + Tr(Sa + Sb - 2 (Sa Sb)^1/2): FID's formula, on any features.
+
+    Tr((Sa Sb)^1/2) is the sum of the square roots of the eigenvalues of Sa^1/2 Sb Sa^1/2, which is
+    symmetric: two symmetric eigen-decompositions instead of scipy's general sqrtm, the same figure
+    (to 1e-6 here) about five times sooner at Inception's 2,048 features."""
     mu_a, mu_b = features_a.mean(0), features_b.mean(0)
-    cov_a, cov_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    with warnings.catch_warnings():  # features with dead units make singular products, which are handled
-        warnings.simplefilter('ignore')
-        root = linalg.sqrtm(cov_a.dot(cov_b))
-        if not np.isfinite(root).all():  # nudged off singular, as FID's own code does
-            offset = np.eye(cov_a.shape[0]) * 1e-6
-            root = linalg.sqrtm((cov_a + offset).dot(cov_b + offset))
-    return float(max(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * np.real(root)), 0.0))
+    cov_a, cov_b = np.atleast_2d(np.cov(features_a, rowvar=False)), np.atleast_2d(np.cov(features_b, rowvar=False))
+    values, vectors = np.linalg.eigh(cov_a)
+    root_a = (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    product = np.linalg.eigvalsh(root_a @ cov_b @ root_a)  # singular from dead units or few images: clipped at 0
+    trace_root = np.sqrt(np.clip(product, 0, None)).sum()
+    return float(max(((mu_a - mu_b) ** 2).sum() + np.trace(cov_a) + np.trace(cov_b) - 2 * trace_root, 0.0))
 
 
 def squared_distances(a, b):

@@ -43,6 +43,21 @@ def repeated(images, distinct=20, times=100):
     return np.concatenate([images[:distinct]] * times)
 
 
+def test_the_frechet_distance_is_fids_formula_with_scipys_matrix_root():
+    """The eigenvalue shortcut against the formula as FID's code writes it, on features as singular as
+    a few samples of Inception's 2,048 make them (fewer images than features)."""
+    from scipy import linalg
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(300, 300)) / np.sqrt(300)
+    for images in (1000, 40):
+        a = np.maximum(rng.normal(size=(images, 300)) @ mixing, 0)
+        b = np.maximum(rng.normal(size=(images, 300)) @ mixing + 0.1, 0)
+        cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+        formula = ((a.mean(0) - b.mean(0)) ** 2).sum() + np.trace(cov_a + cov_b - 2 * np.real(linalg.sqrtm(cov_a @ cov_b)))
+        assert score.frechet_distance(a, b) == pytest.approx(formula, rel=1e-6)
+    assert score.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+
+
 def test_real_digits_score_near_the_top(digit_scorer):
     real = digit_scorer.network.held_out[..., None]  # as train() writes them: N x 28 x 28 x 1
     result = digit_scorer(real)
