@@ -25,7 +25,7 @@ NETWORKS = ('notebook', 'classic')
 LOSSES = ('notebook', 'hinge')
 RATE_RATIO = 'D_RATE_RATIO'  # the notebook's constant: D's learning rate over G's
 CHANNELS = 'CHANNELS'  # the notebook's constant: D's first layer's channels, G's last hidden layer's
-R1_EVERY = 16  # batches between R1 penalties, each weighted by this (StyleGAN2's lazy regularization)
+R1_GAMMA = 'R1_GAMMA'  # the notebook's constant: the weight of its r1_penalty, the lazy R1 penalty
 
 
 class SettingHadNoEffect(ValueError):
@@ -57,23 +57,25 @@ def classic_networks(nb):
 @contextlib.contextmanager
 def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_dropout=0.0,
             discriminator_dropout=0.0, augment_color=False, cutout=0.0, loss='notebook', spectral_norm=False,
-            d_rate_ratio=None, r1_gamma=0.0, channels=None):
+            d_rate_ratio=None, r1_gamma=None, channels=None):
     """A block in which the notebook's train() builds `network` with these settings; None keeps the
     notebook's own value (its lrelu's leak, its model_loss's smoothing, its model_opt's ratio of D's
     learning rate to G's). augment_color and cutout add DiffAugment's colour and cutout (the
     notebook's random_color, random_cutout) wherever the discriminator moves its images by
     random_shift. loss = 'hinge' trains both networks on the hinge loss instead of model_loss's;
-    spectral_norm divides each of D's weight matrices by its largest singular value; r1_gamma > 0
-    adds gamma / 2 x the squared gradient of D's logit at the real images to D's loss, every
-    R1_EVERY batches. channels sets the notebook's CHANNELS, the width of both networks."""
+    spectral_norm divides each of D's weight matrices by its largest singular value; r1_gamma sets
+    the notebook's R1_GAMMA, the weight of the lazy R1 penalty its model_loss adds to D's loss (the
+    hinge loss adds it too). channels sets the notebook's CHANNELS, the width of both networks."""
     if network not in NETWORKS:
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
     if loss not in LOSSES:
         raise ValueError(f'Unknown loss {loss!r}: use one of {", ".join(LOSSES)}.')
     saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator', 'random_shift')}
-    saved_constants = {name: nb[name] for name in (RATE_RATIO, CHANNELS) if name in nb}
+    saved_penalty = nb.get('r1_penalty')
+    saved_constants = {name: nb[name] for name in (RATE_RATIO, CHANNELS, R1_GAMMA) if name in nb}
     calls = {GENERATOR_SCOPE: 0, DISCRIMINATOR_SCOPE: 0}  # the lrelu's, in each network
     shifts = []  # the random_shift's
+    penalties = []  # the r1_penalty's
     try:
         if augment_color or cutout:
             nb['random_shift'] = _augmentation(nb, saved['random_shift'], augment_color, cutout, shifts)
@@ -103,14 +105,22 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                 raise SettingHadNoEffect(f"channels = {channels} has no effect: the notebook's {' and '.join(deaf)} never "
                                          f'read {CHANNELS}, their width. Use it there, or leave channels out.')
             nb[CHANNELS] = channels
+        if r1_gamma is not None:
+            if saved_penalty is None or R1_GAMMA not in saved_penalty.__code__.co_names:
+                raise SettingHadNoEffect(f"r1_gamma = {r1_gamma} has no effect: the notebook has no r1_penalty that reads "
+                                         f'{R1_GAMMA}, its weight. Define one, or leave r1_gamma out.')
+            nb[R1_GAMMA] = r1_gamma
+
+            def counted_penalty(*args, **kwargs):
+                penalties.append(1)
+                return saved_penalty(*args, **kwargs)
+            nb['r1_penalty'] = counted_penalty
         if network == 'classic':
             nb['discriminator'], nb['generator'] = classic_networks(nb)
         if spectral_norm:
             nb['discriminator'] = _spectrally_normalized(nb['discriminator'])
         if loss == 'hinge':
             nb['model_loss'] = _hinge_loss(nb)
-        if r1_gamma:
-            nb['model_loss'] = _with_r1_penalty(nb, nb['model_loss'], r1_gamma)
         yield
         # a setting that changed nothing is a mistake to say, not a trial to score as if it had
         unused = [f'{name} = {value}' for name, value, used in (
@@ -123,9 +133,14 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
             raise SettingHadNoEffect(f'augment_color = {augment_color}, cutout = {cutout} had no effect: the {network} '
                                      'discriminator never calls random_shift, where they act. Call it on the images, or '
                                      'leave these settings out.')
+        if r1_gamma is not None and not penalties:
+            raise SettingHadNoEffect(f"r1_gamma = {r1_gamma} had no effect: the notebook's model_loss never calls "
+                                     'r1_penalty. Add it to the discriminator\'s loss, or leave r1_gamma out.')
     finally:
         nb.update(saved)
-        for name in (RATE_RATIO, CHANNELS):
+        if saved_penalty is not None:
+            nb['r1_penalty'] = saved_penalty
+        for name in (RATE_RATIO, CHANNELS, R1_GAMMA):
             if name in saved_constants:
                 nb[name] = saved_constants[name]
             else:
@@ -133,9 +148,9 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
 
 
 def notebook_values(nb):
-    """{'alpha': ..., 'label_smoothing': ..., 'd_rate_ratio': ..., 'channels': ...}: what variant()
-    keeps when given None, read from the defaults of the notebook's lrelu and model_loss and from its
-    D_RATE_RATIO and CHANNELS (each absent where it has none)."""
+    """{'alpha': ..., 'label_smoothing': ..., 'd_rate_ratio': ..., 'channels': ..., 'r1_gamma': ...}:
+    what variant() keeps when given None, read from the defaults of the notebook's lrelu and
+    model_loss and from its D_RATE_RATIO, CHANNELS and R1_GAMMA (each absent where it has none)."""
     values = {}
     leak = next(iter(list(inspect.signature(nb['lrelu']).parameters.values())[1:]), None)
     if leak is not None and isinstance(leak.default, float):
@@ -147,6 +162,8 @@ def notebook_values(nb):
         values['d_rate_ratio'] = float(nb[RATE_RATIO])
     if isinstance(nb.get(CHANNELS), int):
         values['channels'] = nb[CHANNELS]
+    if isinstance(nb.get(R1_GAMMA), (int, float)):
+        values['r1_gamma'] = float(nb[R1_GAMMA])
     return values
 
 
@@ -180,12 +197,14 @@ def _activation(lrelu, alpha, dropout, calls):
 def _hinge_loss(nb):
     """model_loss with the hinge loss: D pushes real logits above 1 and generated ones below -1; G
     raises its images' logit (Miyato et al. 2018). It builds the notebook's networks as its
-    model_loss does."""
+    model_loss does, with its R1 penalty."""
     def model_loss(input_real, input_z, out_channel_dim):
         generated = nb['generator'](input_z, out_channel_dim, **size_keyword(input_real.shape[1]))
         _, real_logits = nb['discriminator'](input_real)
         _, generated_logits = nb['discriminator'](generated, reuse=True)
         d_loss = tf.reduce_mean(tf.nn.relu(1.0 - real_logits)) + tf.reduce_mean(tf.nn.relu(1.0 + generated_logits))
+        if 'r1_penalty' in nb:  # the notebook's, as its own model_loss adds it
+            d_loss += nb['r1_penalty'](input_real)
         return d_loss, -tf.reduce_mean(generated_logits)
     return model_loss
 
@@ -215,24 +234,3 @@ def _spectral_norm_getter(getter, name, *args, **kwargs):
     sigma = tf.reduce_sum(tf.matmul(v, matrix) * u_next)
     with tf.control_dependencies([u.assign(u_next)]):
         return weights / sigma
-
-
-def _with_r1_penalty(nb, model_loss, gamma):
-    """model_loss with R1 added to D's loss: gamma / 2 x the mean squared norm of the gradient of
-    D's logit at the real images, on one batch in R1_EVERY and then weighted by R1_EVERY, so that it
-    costs a sixteenth of what it would every batch (lazy regularization, Karras et al. 2020)."""
-    def model_loss_with_r1(input_real, input_z, out_channel_dim, *args, **kwargs):
-        d_loss, g_loss = model_loss(input_real, input_z, out_channel_dim, *args, **kwargs)
-        with tf.variable_scope('r1_penalty'):
-            batches = tf.get_variable('batches', [], tf.int64, tf.zeros_initializer(), trainable=False)
-
-        def penalty():
-            images = tf.identity(input_real)  # the branch's own copy, to take the gradient at
-            _, logits = nb['discriminator'](images, reuse=True)
-            gradient, = tf.gradients(tf.reduce_sum(logits), [images])
-            squared_norm = tf.reduce_sum(tf.square(gradient), axis=list(range(1, gradient.shape.ndims)))
-            return tf.cast(gamma / 2 * R1_EVERY, d_loss.dtype) * tf.reduce_mean(squared_norm)
-
-        due = tf.equal(batches.assign_add(1) % R1_EVERY, 1)  # batches 1, 17, 33, ...
-        return d_loss + tf.cond(due, penalty, lambda: tf.zeros([], d_loss.dtype)), g_loss
-    return model_loss_with_r1

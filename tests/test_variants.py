@@ -137,7 +137,7 @@ def test_r1_penalizes_d_s_gradient_at_the_real_images_on_one_batch_in_16(nb):
         with tf.Graph().as_default(), tf.Session() as sess:
             real = tf.placeholder(tf.float32, [8, 28, 28, 1])
             z = tf.placeholder(tf.float32, [8, 16])
-            with variant(nb):
+            with variant(nb, r1_gamma=0.0):
                 plain, _ = nb['model_loss'](real, z, 1)
             with variant(nb, r1_gamma=10.0), tf.variable_scope(tf.get_variable_scope(), reuse=tf.AUTO_REUSE):
                 penalized, _ = nb['model_loss'](real, z, 1)  # on the same networks' variables
@@ -150,6 +150,34 @@ def test_r1_penalizes_d_s_gradient_at_the_real_images_on_one_batch_in_16(nb):
     due = [i for i, extra in enumerate(added) if abs(extra) > 1e-4]
     assert due == [0, 16, 32], added
     assert all(added[i] > 0 for i in due), 'a squared norm, weighted by gamma / 2 x 16'
+
+
+def test_r1_gamma_needs_a_model_loss_that_calls_the_notebooks_r1_penalty(nb, digits):
+    def model_loss_without_r1(input_real, input_z, out_channel_dim):  # a learner's, written before R1
+        _, real_logits = nb['discriminator'](input_real)
+        _, fake_logits = nb['discriminator'](nb['generator'](input_z, out_channel_dim), reuse=True)
+        d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
+        return d_loss, tf.reduce_mean(tf.nn.softplus(-fake_logits))
+
+    own_loss, nb['model_loss'] = nb['model_loss'], model_loss_without_r1
+    try:
+        with pytest.raises(SettingHadNoEffect, match='never calls r1_penalty'):
+            trained(nb, digits, r1_gamma=2.0)
+    finally:
+        nb['model_loss'] = own_loss
+    own_penalty = nb.pop('r1_penalty')
+    try:
+        with pytest.raises(SettingHadNoEffect, match='has no r1_penalty'):
+            with variant(nb, r1_gamma=2.0):
+                pass
+    finally:
+        nb['r1_penalty'] = own_penalty
+    with tf.Graph().as_default(), variant(nb, r1_gamma=2.0):
+        assert nb['R1_GAMMA'] == 2.0
+        images = tf.zeros([1, 28, 28, 1])
+        nb['discriminator'](images)
+        nb['r1_penalty'](images)  # as model_loss calls it, after D is built
+    assert nb['R1_GAMMA'] == 0.0, "the notebook's own gamma is back"
 
 
 def test_ttur_needs_a_model_opt_that_reads_the_ratio_and_hinge_has_no_labels_to_smooth(nb):
