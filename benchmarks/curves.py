@@ -15,8 +15,10 @@ import sys
 import matplotlib
 import numpy as np
 from optuna.trial import TrialState
+from scipy.stats import spearmanr
 
 from benchmarks.bench import judge
+from facegen.score import BETTER
 from facegen.sweep import SpecError, open_study, read_spec, run_folder
 
 matplotlib.use('Agg')
@@ -41,6 +43,11 @@ def judged(args, dataset, samples):
         json.dump({'samples_mtime': stamp, 'judge': os.path.abspath(args.judge), 'figures': figures}, f)
     os.replace(kept + '.partial', kept)
     return figures
+
+
+def sign(name):
+    """1 for a figure where higher is better, -1 where lower is ('mnist fd')."""
+    return 1 if BETTER.get(name.split()[-1], 'higher') == 'higher' else -1
 
 
 def spread(values, digits):
@@ -83,6 +90,14 @@ def main():
         cells += [spread([s[name] for s in seeds], 1 if name.endswith(' fd') and min(s[name] for s in seeds) > 10 else 3)
                   for name in names]
         print('| ' + ' | '.join(cells) + ' |')
+    every = [run for seeds in runs.values() for run in seeds]
+    if len(every) > 2:
+        # issue 24 asks the project's quality to order runs as the judge does: its rank correlation with each
+        # figure, signed so that 1 is the same order whichever way the figure is better
+        agreement = [f'{name} {spearmanr([run["quality"] for run in every], [run[name] for run in every])[0] * sign(name):.2f}'
+                     for name in names[1:]]
+        print(f'\nRank agreement of quality with the judge over {len(every)} runs (Spearman; 1: the same order): '
+              + ', '.join(agreement))
     figure, axes = pyplot.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
     for axis, name in zip(axes[0], names):
         for point in sorted({key[0] for key in runs}):

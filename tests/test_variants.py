@@ -152,26 +152,21 @@ def test_r1_penalizes_d_s_gradient_at_the_real_images_on_one_batch_in_16(nb):
     assert all(added[i] > 0 for i in due), 'a squared norm, weighted by gamma / 2 x 16'
 
 
-def test_r1_gamma_needs_a_model_loss_that_calls_the_notebooks_r1_penalty(nb, digits):
+def test_r1_gamma_needs_a_model_loss_that_calls_the_notebooks_r1_penalty(nb, digits, monkeypatch):
     def model_loss_without_r1(input_real, input_z, out_channel_dim):  # a learner's, written before R1
         _, real_logits = nb['discriminator'](input_real)
         _, fake_logits = nb['discriminator'](nb['generator'](input_z, out_channel_dim), reuse=True)
         d_loss = tf.reduce_mean(tf.nn.softplus(-real_logits)) + tf.reduce_mean(tf.nn.softplus(fake_logits))
         return d_loss, tf.reduce_mean(tf.nn.softplus(-fake_logits))
 
-    own_loss, nb['model_loss'] = nb['model_loss'], model_loss_without_r1
-    try:
+    with monkeypatch.context() as patched:
+        patched.setitem(nb, 'model_loss', model_loss_without_r1)
         with pytest.raises(SettingHadNoEffect, match='never calls r1_penalty'):
             trained(nb, digits, r1_gamma=2.0)
-    finally:
-        nb['model_loss'] = own_loss
-    own_penalty = nb.pop('r1_penalty')
-    try:
-        with pytest.raises(SettingHadNoEffect, match='has no r1_penalty'):
-            with variant(nb, r1_gamma=2.0):
-                pass
-    finally:
-        nb['r1_penalty'] = own_penalty
+    with monkeypatch.context() as patched:
+        patched.delitem(nb, 'r1_penalty')
+        with pytest.raises(SettingHadNoEffect, match='has no r1_penalty'), variant(nb, r1_gamma=2.0):
+            pass
     with tf.Graph().as_default(), variant(nb, r1_gamma=2.0):
         assert nb['R1_GAMMA'] == 2.0
         images = tf.zeros([1, 28, 28, 1])
