@@ -60,7 +60,6 @@ def ensure_venv():
             venv.create(VENV, with_pip=True)
         print('Installing requirements.txt into .venv (the first time takes a few minutes) ...', flush=True)
         subprocess.check_call([VENV_PYTHON, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
-                               '--no-compile',  # bytecode for what is imported, when it is; not all of TensorFlow's at install
                                '-r', REQUIREMENTS])
         subprocess.check_call([VENV_PYTHON, '-m', 'ipykernel', 'install', '--sys-prefix',
                                '--name', KERNEL_NAME, '--display-name', 'Python (face generation)'],
