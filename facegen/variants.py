@@ -71,7 +71,9 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
     if loss not in LOSSES:
         raise ValueError(f'Unknown loss {loss!r}: use one of {", ".join(LOSSES)}.')
     saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator', 'random_shift')}
-    saved_penalty = nb.get('r1_penalty')
+    if 'r1_penalty' in nb:  # absent from a notebook written before it
+        saved['r1_penalty'] = nb['r1_penalty']
+    saved_penalty = saved.get('r1_penalty')
     saved_constants = {name: nb[name] for name in (RATE_RATIO, CHANNELS, R1_GAMMA) if name in nb}
     calls = {GENERATOR_SCOPE: 0, DISCRIMINATOR_SCOPE: 0}  # the lrelu's, in each network
     shifts = []  # the random_shift's
@@ -138,8 +140,6 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                                      'r1_penalty. Add it to the discriminator\'s loss, or leave r1_gamma out.')
     finally:
         nb.update(saved)
-        if saved_penalty is not None:
-            nb['r1_penalty'] = saved_penalty
         for name in (RATE_RATIO, CHANNELS, R1_GAMMA):
             if name in saved_constants:
                 nb[name] = saved_constants[name]
