@@ -18,6 +18,7 @@ from optuna.trial import TrialState
 from scipy.stats import spearmanr
 
 from benchmarks.bench import judge
+from facegen.results import point_label
 from facegen.score import BETTER
 from facegen.sweep import SpecError, open_study, read_spec, run_folder
 
@@ -85,7 +86,7 @@ def main():
     print('| point | settings | budget | seeds | ' + ' | '.join(names) + ' |')
     print('|---' * (4 + len(names)) + '|')
     for (point, budget, params), seeds in sorted(runs.items()):
-        settings = ', '.join(f'{k} {v}' for k, v in json.loads(params).items()) or 'the notebook'
+        settings = point_label(json.loads(params))
         cells = [str(point), settings, labels[budget], str(len(seeds))]
         cells += [spread([s[name] for s in seeds], 1 if name.endswith(' fd') and min(s[name] for s in seeds) > 10 else 3)
                   for name in names]
@@ -104,7 +105,7 @@ def main():
             keys = sorted(key for key in runs if key[0] == point)
             xs = [values[key[1]] if values else key[1] for key in keys]
             series = [[s[name] for s in runs[key]] for key in keys]
-            settings = ', '.join(f'{k} {v}' for k, v in json.loads(keys[0][2]).items()) or 'the notebook'
+            settings = point_label(json.loads(keys[0][2]))
             line, = axis.plot(xs, [np.median(s) for s in series], marker='o', label=settings)
             axis.fill_between(xs, [min(s) for s in series], [max(s) for s in series], color=line.get_color(), alpha=0.15)
         axis.set_title(name, fontsize='medium')

@@ -69,6 +69,16 @@ def best_rows(finished, curve):
     return {id(row) for row in best.values()}
 
 
+def value_text(value):
+    return f'{value:g}' if isinstance(value, float) else str(value)
+
+
+def point_label(params, names=None):
+    """A point's settings in words, 'cutout 0.25, r1_gamma 1' (those of names, or all), for tables and legends."""
+    return ', '.join(f'{name} {value_text(params[name])}' for name in (params if names is None else names)
+                     if name in params) or "the notebook's own"
+
+
 def describe(row):
     if not row.complete:
         trial = row.trials[-1]
@@ -98,8 +108,7 @@ def write(study, folder):
         cells = {'': BEST if id(row) in best else '', 'point': str(row.point)}
         if curve:
             cells['budget'] = budgets[row.budget]
-        cells.update({name: f'{row.params[name]:g}' if isinstance(row.params.get(name), float)
-                      else str(row.params.get(name, NOTEBOOKS)) for name in swept})
+        cells.update({name: value_text(row.params.get(name, NOTEBOOKS)) for name in swept})
         cells['quality'] = '' if row.value is None else f'{row.value:.3f}'
         if several_seeds:
             cells['seeds: lowest-highest'] = '' if row.spread is None else \
@@ -230,8 +239,7 @@ def plot_curves(finished, swept, budgets, values, path):
             by_point.setdefault(row.point, []).append(row)
     for point, point_rows in sorted(by_point.items()):
         params = point_rows[0].params
-        label = ', '.join(f'{name} {params[name]:g}' if isinstance(params[name], float) else f'{name} {params[name]}'
-                          for name in swept if name in params) or "the notebook's own"
+        label = point_label(params, swept)
         xs = [values[row.budget] if values else row.budget for row in point_rows]
         line, = axis.plot(xs, [row.value for row in point_rows], marker='o', label=f'{point}: {label}')
         axis.fill_between(xs, [row.spread[0] for row in point_rows], [row.spread[1] for row in point_rows],
