@@ -3,8 +3,6 @@
     notebook  the notebook's discriminator and generator, as they are
     classic   the classic 2017 solution: 5x5 kernels, G 512-256-128, D 64-128-256 with batch norm
               (the network of the PyTorch and Keras references)
-    deeper    the notebook's, a layer deeper each: D one more stride-2 conv (28: 4x4x256), G one
-              more 3x3 stride-1 conv with batch norm before its last (28: 14x14x128)
 
 and, for either, the settings a 2017 learner tuned that the notebook fixes: the leaky ReLU's slope,
 dropout after each of a network's activations, and label smoothing; DiffAugment's colour and
@@ -19,13 +17,11 @@ import contextlib
 import functools
 import inspect
 
-import numpy as np
-
-from .config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, IMAGE_SIZE, size_keyword
+from .config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, size_keyword
 from .env import import_tensorflow
 
 tf = import_tensorflow()
-NETWORKS = ('notebook', 'classic', 'deeper')
+NETWORKS = ('notebook', 'classic')
 LOSSES = ('notebook', 'hinge')
 RATE_RATIO = 'D_RATE_RATIO'  # the notebook's constant: D's learning rate over G's
 CHANNELS = 'CHANNELS'  # the notebook's constant: D's first layer's channels, G's last hidden layer's
@@ -55,38 +51,6 @@ def classic_networks(nb):
             h = lrelu(batch_norm(deconv(h, 128, 'deconv2', kernel=5), is_train, 'bn2'))
             return tf.tanh(deconv(h, out_channel_dim, 'deconv3', kernel=5, stride=1))
 
-    return discriminator, generator
-
-
-def deeper_networks(nb):
-    """The notebook's network with one more layer in each (issue 24's "a third layer in D or G"), on the
-    notebook's layer helpers, its width (CHANNELS) and its discriminator's shift."""
-    lrelu, conv, dense, batch_norm, halvings = (nb[name] for name in ('lrelu', 'conv', 'dense', 'batch_norm', 'halvings'))
-
-    def discriminator(images, reuse=False):
-        with tf.variable_scope(DISCRIMINATOR_SCOPE, reuse=reuse):
-            image_size = int(images.shape[1])
-            h = nb['random_shift'](images, image_size // 14)
-            for i in range(halvings(image_size) + 1):
-                h = lrelu(conv(h, nb[CHANNELS] * 2 ** i, f'conv{i + 1}'))
-            logits = dense(tf.reshape(h, [-1, int(np.prod(h.shape[1:]))]), 1, 'logits')
-            return tf.sigmoid(logits), logits
-
-    def generator(z, out_channel_dim, is_train=True, **size):
-        drawn = nb['deconv']
-
-        def deconv(x, filters, name, **kwargs):
-            if name == f'deconv{halvings(image_size)}':  # the last, drawing the image: one more layer before it
-                x = lrelu(batch_norm(conv(x, int(x.shape[-1]), 'conv_extra', kernel=3, stride=1), is_train, 'bn_extra'))
-            return drawn(x, filters, name, **kwargs)
-        image_size = size.get('image_size', IMAGE_SIZE)
-        nb['deconv'] = deconv
-        try:
-            return saved_generator(z, out_channel_dim, is_train, **size)
-        finally:
-            nb['deconv'] = drawn
-
-    saved_generator = nb['generator']
     return discriminator, generator
 
 
@@ -135,7 +99,7 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                                          'd_rate_ratio out.')
             nb[RATE_RATIO] = d_rate_ratio
         if channels is not None:
-            if network == 'classic':
+            if network != 'notebook':
                 raise SettingHadNoEffect(f'channels = {channels} has no effect on the {network} networks, whose widths '
                                          'are their own: leave channels out.')
             deaf = [name for name in ('discriminator', 'generator') if CHANNELS not in nb[name].__code__.co_names]
@@ -155,8 +119,6 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
             nb['r1_penalty'] = counted_penalty
         if network == 'classic':
             nb['discriminator'], nb['generator'] = classic_networks(nb)
-        elif network == 'deeper':
-            nb['discriminator'], nb['generator'] = deeper_networks(nb)
         if spectral_norm:
             nb['discriminator'] = _spectrally_normalized(nb['discriminator'])
         if loss == 'hinge':

@@ -61,9 +61,10 @@ def test_the_notebooks_networks_follow_the_size(nb, image_size):
         nb['generator'](z, 3, **size_keyword(image_size))
         nb['discriminator'](tf.placeholder(tf.float32, [None, image_size, image_size, 3]))
         shapes = {v.op.name: v.shape.as_list() for v in tf.global_variables()}
-    if image_size == 28:  # the original's network, its variables named as before
+    if image_size == 28:  # D down to 4x4 in three, as the classic solution's; G 7x7x256, 14x14x128 twice (3x3), 28x28
         assert shapes['generator/project/w'] == [100, 7 * 7 * 256] and shapes['generator/deconv2/w'][2:] == [3, 128]
-        assert 'discriminator/conv2/w' in shapes and 'discriminator/conv3/w' not in shapes
+        assert shapes['generator/conv2/w'] == [3, 3, 128, 128] and 'generator/bn2/gamma' in shapes
+        assert shapes['discriminator/conv3/w'] == [4, 4, 128, 256] and shapes['discriminator/logits/w'] == [4 * 4 * 256, 1]
     else:  # the DCGAN paper's: 4x4x512 up to 64x64 in four steps; D down to 4x4x512 in four
         assert shapes['generator/project/w'] == [100, 4 * 4 * 512] and shapes['generator/deconv4/w'][2:] == [3, 64]
         assert shapes['discriminator/conv4/w'] == [4, 4, 256, 512] and shapes['discriminator/logits/w'] == [4 * 4 * 512, 1]
