@@ -101,7 +101,7 @@ def test_at_64_the_bench_times_the_notebooks_dcgan_network(nb):
     # each network's forward pass is about 104 M multiply-adds an image (three layers of 33.5 M each,
     # as PyTorch's DCGAN example at 64); a step runs G once, D on two batches, and their gradients
     assert 1.5e9 < bench.step_flops(nb, 3, 8, size=64) < 3e9
-    assert bench.step_flops(nb, 3, 8, size=64) > 5 * bench.step_flops(nb, 3, 8)
+    assert bench.step_flops(nb, 3, 8, size=64) > 3 * bench.step_flops(nb, 3, 8)  # 4x the 28x28 network's
 
 
 def test_the_quality_mode_trains_and_scores_faces_at_64(tmp_path):
