@@ -87,7 +87,7 @@ def test_a_grid_runs_each_point_once_and_writes_its_results_page(data_dir, tmp_p
 
 
 def test_each_point_is_trained_with_each_seed_and_scored_by_their_median(data_dir, tmp_path):
-    _, complete, folder = run_sweep(data_dir, tmp_path, 'datasets = ["mnist"]\nbudget_batches = 20\nprune = false\n'
+    _, complete, folder = run_sweep(data_dir, tmp_path, 'datasets = ["mnist"]\nbudget_batches = 60\nprune = false\n'
                                     'seeds = 2\n[[points]]\n[[points]]\nlearning_rate = 0.002\n[[points]]\n', 'seeds')
     by_key = {(t.user_attrs['point'], t.user_attrs['seed']): t.value for t in complete}
     assert sorted(by_key) == [(p, s) for p in range(3) for s in range(2)] and len(complete) == 6
@@ -326,26 +326,26 @@ def test_a_sweep_of_the_notebooks_own_point_has_no_empty_plot(data_dir, tmp_path
 
 
 def test_a_curve_trains_each_point_and_seed_at_each_budget_in_runs_of_their_own(data_dir, tmp_path):
-    stdout, complete, folder = run_sweep(data_dir, tmp_path, 'datasets = ["mnist"]\nbudget_batches = [5, 20]\nseeds = [1]\n'
+    stdout, complete, folder = run_sweep(data_dir, tmp_path, 'datasets = ["mnist"]\nbudget_batches = [5, 60]\nseeds = [1]\n'
                                          'reports = 0\n[[points]]\n[[points]]\nlearning_rate = 0.002\n', 'curve')
     keys = sorted((t.user_attrs['point'], t.user_attrs['budget'], t.user_attrs['seed']) for t in complete)
     assert keys == [(p, b, 1) for p in range(2) for b in range(2)], 'no pruning, every run once'
     for point, budget, seed in keys:
         run = folder / f'point-{point:03d}' / f'seed-{seed}' / f'budget-{budget}' / 'mnist'
-        batches = (5, 20)[budget]
+        batches = (5, 60)[budget]
         assert (run / f'model.ckpt-{batches}.index').exists(), 'each budget is a run of its own, not a resumed one'
         assert len(np.load(run / 'losses.npy')) == batches
     rows = table_rows(folder / 'results.md')
     cells = [row.split(' | ') for row in rows]
-    assert [(int(c[1]), c[2]) for c in cells] == [(0, '5 batches'), (0, '20 batches'), (1, '5 batches'), (1, '20 batches')]
-    for budget in ('5 batches', '20 batches'):
+    assert [(int(c[1]), c[2]) for c in cells] == [(0, '5 batches'), (0, '60 batches'), (1, '5 batches'), (1, '60 batches')]
+    for budget in ('5 batches', '60 batches'):
         at_budget = [c for c in cells if c[2] == budget]
         marked = [c for c in at_budget if c[0] == '| ★']
         assert len(marked) == 1 and float(marked[0][4]) == max(float(c[4]) for c in at_budget), 'the best at each budget'
     page = (folder / 'results.html').read_text()
     assert 'at 2 budgets each' in page and 'pictures/point-001-budget-1-mnist.png' in page
-    best = max((c for c in cells if c[2] == '20 batches'), key=lambda c: float(c[4]))
-    assert f'Best at 20 batches: point {int(best[1])} ' in stdout, 'the best of the longest runs'
+    best = max((c for c in cells if c[2] == '60 batches'), key=lambda c: float(c[4]))
+    assert f'Best at 60 batches: point {int(best[1])} ' in stdout, 'the best of the longest runs'
 
     # benchmarks/curves.py: an outside judge (here a script of a few lines) run once on each run's samples
     judge, calls = tmp_path / 'judge.py', tmp_path / 'calls.txt'
