@@ -208,4 +208,3 @@ def test_channels_sets_both_networks_width_and_only_where_the_notebook_reads_it(
                 pass
     finally:
         nb['generator'] = own
-
