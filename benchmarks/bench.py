@@ -334,6 +334,16 @@ def linked_data_dir(folder):
         shutil.rmtree(data_dir)
 
 
+def celeba_jpeg_folder(folder):
+    """The folder of aligned CelebA JPEGs that --data names: the folder itself, or its img_align_celeba/
+    (the data_dir that the notebook and `run.py sweep --data` take), so either spelling works."""
+    for candidate in (folder, os.path.join(folder, helper.CELEBA.folder)):
+        if glob.glob(os.path.join(candidate, '*.jpg')):
+            return candidate
+    sys.exit(f'--data {folder} holds no .jpg, nor does {os.path.join(folder, helper.CELEBA.folder)}: give the folder '
+             'of aligned CelebA JPEGs (or the folder above it). Nothing was run.')
+
+
 def image_files(data_dir):
     return sorted(glob.glob(os.path.join(data_dir, helper.CELEBA.folder, '*.jpg')))
 
@@ -492,8 +502,6 @@ def quality(args):
     with contextlib.ExitStack() as stack:
         if args.data:
             data_dir = stack.enter_context(linked_data_dir(args.data))
-            if name == 'celeba' and not image_files(data_dir):
-                sys.exit(f'--data {args.data} holds no .jpg: give the folder of aligned CelebA JPEGs. Nothing was run.')
         else:
             data_dir = os.path.join(ROOT, 'data')
             helper.download_extract(name, data_dir)  # as the notebook does: offline, the bundled stand-in
@@ -516,8 +524,8 @@ def quality(args):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument('--data', help='a folder of aligned CelebA JPEGs: the input figures; with --quality, the '
-                        'training images (default: data/)')
+    parser.add_argument('--data', help='a folder of aligned CelebA JPEGs, or the folder that holds img_align_celeba/: '
+                        'the input figures; with --quality, the training images (default: data/)')
     parser.add_argument('--batch', type=int, default=None,
                         help="batch size (speed: 64, as the references; quality: the notebook's)")
     parser.add_argument('--steps', type=int, default=30, help=f'timed training steps per line, over {TRAIN_READS} reads')
@@ -542,6 +550,9 @@ def main():
                 (args.learning_rate is not None and not args.learning_rate > 0,
                  f'--learning-rate {args.learning_rate}: it must be above 0'),
                 (args.input_memory is not None and args.input_memory < 1, f'--input-memory {args.input_memory}: 1 or more'),
+                (args.data is not None and args.quality == 'mnist',
+                 '--data names CelebA images; --quality mnist trains on the digits in data/ (downloaded, or the 5,000 '
+                 'bundled ones offline): leave --data out'),
                 (args.data is not None and not os.path.isdir(args.data),
                  f'--data {args.data} is not a folder: give the folder that holds the aligned CelebA JPEGs')]
     if args.quality and args.image_size not in helper.DATASETS[args.quality].sizes:
@@ -550,6 +561,8 @@ def main():
     for failed, message in problems:
         if failed:
             sys.exit(f'{message}. Nothing was run.')
+    if args.data:
+        args.data = celeba_jpeg_folder(args.data)
     if args.input_memory:
         if not args.data:
             parser.error('--input-memory needs --data, a folder of aligned CelebA JPEGs')

@@ -108,10 +108,18 @@ def test_the_quality_mode_trains_and_scores_faces_at_64(tmp_path):
     write_bundled(CELEBA, str(tmp_path))
     out = tmp_path / 'samples.npz'
     done = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'celeba', '--image-size', '64', '-m', '0.05',
-                           '--data', str(tmp_path / CELEBA.folder), '--out', str(out)],
+                           '--data', str(tmp_path), '--out', str(out)],  # the folder above the JPEGs works too
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert np.load(out)['images'].shape[1:] == (64, 64, 3) and 'quality (higher)' in done.stdout
     digits = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '--image-size', '64'],
                             capture_output=True, text=True, cwd=ROOT)
     assert digits.returncode != 0 and 'mnist images are trained at 28 pixels a side. Nothing was run.' in digits.stderr
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    no_faces = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'celeba', '--data', str(empty)],
+                              capture_output=True, text=True, cwd=ROOT)
+    assert no_faces.returncode != 0 and f'--data {empty} holds no .jpg, nor does {empty / CELEBA.folder}' in no_faces.stderr
+    digits_from_faces = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '--data', str(tmp_path)],
+                                       capture_output=True, text=True, cwd=ROOT)
+    assert digits_from_faces.returncode != 0 and '--quality mnist trains on the digits in data/' in digits_from_faces.stderr
