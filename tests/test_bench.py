@@ -112,14 +112,17 @@ def test_the_quality_mode_trains_and_scores_faces_at_64(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert np.load(out)['images'].shape[1:] == (64, 64, 3) and 'quality (higher)' in done.stdout
-    digits = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '--image-size', '64'],
-                            capture_output=True, text=True, cwd=ROOT)
-    assert digits.returncode != 0 and 'mnist images are trained at 28 pixels a side. Nothing was run.' in digits.stderr
+
+
+@pytest.mark.parametrize('arguments, message', [
+    (['--quality', 'mnist', '--image-size', '64'], 'mnist images are trained at 28 pixels a side. Nothing was run.'),
+    (['--quality', 'celeba', '--data', '{empty}'], '--data {empty} holds no .jpg, nor does {empty}/img_align_celeba'),
+    (['--quality', 'mnist', '--data', '{empty}'], '--quality mnist trains on the digits in data/')])
+def test_impossible_arguments_are_refused_before_anything_runs(tmp_path, monkeypatch, arguments, message):
     empty = tmp_path / 'empty'
     empty.mkdir()
-    no_faces = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'celeba', '--data', str(empty)],
-                              capture_output=True, text=True, cwd=ROOT)
-    assert no_faces.returncode != 0 and f'--data {empty} holds no .jpg, nor does {empty / CELEBA.folder}' in no_faces.stderr
-    digits_from_faces = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '--data', str(tmp_path)],
-                                       capture_output=True, text=True, cwd=ROOT)
-    assert digits_from_faces.returncode != 0 and '--quality mnist trains on the digits in data/' in digits_from_faces.stderr
+    monkeypatch.setattr(sys, 'argv', ['bench', *(a.format(empty=empty) for a in arguments)])
+    with pytest.raises(SystemExit) as refusal:
+        bench.main()
+    assert message.format(empty=empty) in str(refusal.value.code)
+    assert os.listdir(empty) == [], 'nothing was written'
