@@ -330,7 +330,10 @@ def sweep(spec_path, storage, data_dir, runs_dir, heartbeat, results_only, recov
             try:
                 Worker(spec, study, sweep_dir, data_dir).run()
             except SettingHadNoEffect as err:
-                sys.exit(f'{err} The trial was marked failed.')
+                sys.exit(f'{err} The trial was marked failed: the same command runs it again once that is fixed.')
+            except Exception as err:  # Optuna has logged the trial's traceback above
+                sys.exit(f'The sweep stopped: a trial failed with {type(err).__name__}: {err}\nIt was marked failed. '
+                         'Fix its cause and run the same command: it runs that trial again and goes on.')
     page = results.write(study, sweep_dir)
     best, at = results.best(study)
     if best:

@@ -303,10 +303,11 @@ class TrainingRun:
         np.savez_compressed(self.samples_path, images=images)
 
     def _folder_error(self, err):
-        return RuntimeError('Could not write a checkpoint or picture in {} ({}). Training stopped; the last '
-                            'checkpoint ({}) is intact. Free some disk space or pass a writable run folder, then '
-                            'run again to resume.'.format(self.folder, getattr(err, 'message', err),
-                                                          newest_checkpoint(self.folder)))
+        newest = newest_checkpoint(self.folder)
+        kept = 'the last checkpoint ({}) is intact'.format(newest) if newest else 'nothing had been saved there yet'
+        return RuntimeError('Could not write a checkpoint or picture in {} ({}). Training stopped; {}. Free some '
+                            'disk space or pass a writable run folder, then run again to resume.'.format(
+                                self.folder, getattr(err, 'message', err), kept))
 
 
 CHECKPOINT_PREFIX = 'model.ckpt'

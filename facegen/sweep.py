@@ -34,7 +34,9 @@ twice however many workers share the study. Ctrl-C puts the running trial back i
 its checkpoint: the same command continues the sweep. On PostgreSQL each running trial sends a
 heartbeat; one that stops (its worker was killed, its machine went down) is put back in the queue
 for another worker, up to MAX_RETRIES times. With the journal file, the next worker started on the
-same machine does that for a trial whose process is gone."""
+same machine does that for a trial whose process is gone. A trial that stops with an error (a run
+folder it cannot use, a download that fails) is marked failed and stops its worker with that error;
+once its cause is fixed, the same command runs it again."""
 import base64
 import contextlib
 import csv
@@ -555,6 +557,8 @@ class Worker:
         finished = 0
         total = planned_trials(self.spec)
         with progress(total=total, desc=f'Sweep {self.spec["name"]}', unit='trial', position=0) as self.bar:
+            for number in requeue_failed_trials(self.study):
+                self.bar.write(f'Trial {number} stopped with an error in an earlier run: it runs again.')
             while True:
                 fail_stale_trials(self.study)  # PostgreSQL: a dead worker's trial goes back in the queue
                 requeue_dead_local_trials(self.study)  # a journal file has no heartbeats
@@ -714,6 +718,19 @@ def suggest(trial, spec, point):
     points = grid_points(spec)
     choices = {name: list(dict.fromkeys(p[name] for p in points if name in p)) for name in swept_names(spec)}
     return {name: trial.suggest_categorical(name, choices[name]) for name in points[point]}
+
+
+def requeue_failed_trials(study):
+    """Queue again each trial that failed (an error stopped its worker, or its worker died more
+    than MAX_RETRIES times) and that no other trial finished or retries; returns their numbers. Run
+    as a worker starts: the same command that stopped on the error runs the trial once it is fixed."""
+    trials = study.get_trials(deepcopy=False)
+    settled = {trial_key(t) for t in trials if t.state != TrialState.FAIL}
+    newest_failed = {trial_key(t): t for t in trials if t.state == TrialState.FAIL
+                     and not t.user_attrs.get('queue_was_empty') and trial_key(t) not in settled}
+    for trial in newest_failed.values():
+        optuna.storages.RetryHeartbeatStaleTrialCallback()(study, trial)  # a copy of it, waiting
+    return sorted(trial.number for trial in newest_failed.values())
 
 
 def requeue_dead_local_trials(study):

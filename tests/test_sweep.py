@@ -155,6 +155,33 @@ def test_a_killed_local_worker_leaves_its_trial_to_the_next_one(data_dir, tmp_pa
     assert 'Resuming from' in done.stdout, 'the retry continues from the killed run\'s checkpoint'
 
 
+def test_a_trial_stopped_by_an_error_runs_again_once_its_cause_is_fixed(data_dir, tmp_path):
+    spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 20\nprune = false\n'
+                                '[grid]\nbeta1 = [0.5, 0.3]\n')
+    runs = tmp_path / 'runs'
+    blocked = runs / 'sweeps' / 'grid' / 'point-000' / 'mnist'
+    blocked.parent.mkdir(parents=True)
+    blocked.write_text('a file where the run folder goes')  # a folder the trial cannot train in
+
+    stopped = subprocess.run(sweep_command(spec, data_dir, runs), capture_output=True, text=True, cwd=ROOT)
+    assert stopped.returncode == 1, stopped.stderr[-3000:]
+    last_line = stopped.stderr.strip().splitlines()[-1]
+    assert last_line.endswith('Fix its cause and run the same command: it runs that trial again and goes on.')
+    assert f'a trial failed with RuntimeError: Could not write a checkpoint or picture in {blocked}' in stopped.stderr
+    assert 'nothing had been saved there yet' in stopped.stderr, 'no checkpoint is named where there is none'
+    study = load('grid', journal(runs, 'grid'))
+    assert [t.state for t in study.trials] == [TrialState.FAIL, TrialState.WAITING], 'it stopped at the failed trial'
+
+    blocked.unlink()
+    done = subprocess.run(sweep_command(spec, data_dir, runs), capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert 'Trial 0 stopped with an error in an earlier run: it runs again.' in done.stdout
+    study = load('grid', journal(runs, 'grid'))
+    complete = study.get_trials(states=(TrialState.COMPLETE,))
+    assert sorted(t.user_attrs['point'] for t in complete) == [0, 1] and len(study.trials) == 3
+    assert (blocked / 'model.ckpt-20.index').exists()
+
+
 def test_a_spec_with_a_mistake_is_named(tmp_path):
     cases = {
         'datasets = ["mnist"]\n[grid]\nbeta1 = [0.5]\n': 'budget_batches = N or budget_minutes = M',
