@@ -30,8 +30,8 @@ checked whole before anything is created: a misspelt key or an impossible value 
 A trial's value is its quality (facegen/score.py: 0 noise, 1 real images), averaged over the
 datasets; a trial that diverges scores 0 on that dataset. Grid and list points are enqueued once,
 by the worker that creates the study, and each worker takes the next waiting one, so no point runs
-twice however many workers share the study. Ctrl-C puts the running trial back in the queue, with
-its checkpoint: the same command continues the sweep. On PostgreSQL each running trial sends a
+twice however many workers share the study. Ctrl-C (or SIGTERM) puts the running trial back in the
+queue, with its checkpoint: the same command continues the sweep. On PostgreSQL each running trial sends a
 heartbeat; one that stops (its worker was killed, its machine went down) is put back in the queue
 for another worker, up to MAX_RETRIES times. With the journal file, the next worker started on the
 same machine does that for a trial whose process is gone. A trial that stops with an error (a run
@@ -46,6 +46,7 @@ import io
 import itertools
 import json
 import os
+import signal
 import socket
 import time
 import tomllib
@@ -763,13 +764,17 @@ def heartbeat_interval(study):
 
 @contextlib.contextmanager
 def interrupted_cleanly(spec):
-    """Ctrl-C ends the sweep with one line saying how to continue it."""
+    """Ctrl-C ends the sweep with one line saying how to continue it, and so does SIGTERM: what a
+    batch scheduler sends a job it preempts or cancels, and `kill`'s default."""
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)  # raises KeyboardInterrupt
     try:
         yield
     except KeyboardInterrupt:
         print(f'\nSweep {spec["name"]} stopped: the running trial goes back in the queue, its checkpoint kept. '
               'Run the same command to continue.')
         raise SystemExit(130) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def time_saved_by_pruning(trials):

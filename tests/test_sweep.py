@@ -105,7 +105,8 @@ def test_each_point_is_trained_with_each_seed_and_scored_by_their_median(data_di
     assert "-: the notebook's own value (learning_rate 0.0005)." in (folder / 'results.md').read_text()
 
 
-def test_ctrl_c_stops_the_sweep_and_the_same_command_continues_it(data_dir, tmp_path):
+def test_ctrl_c_or_sigterm_stops_the_sweep_and_the_same_command_continues_it(data_dir, tmp_path):
+    """SIGTERM, what a batch scheduler sends a job it preempts, raises the KeyboardInterrupt that Ctrl-C does."""
     spec = write_spec(tmp_path, 'datasets = ["mnist"]\nbudget_batches = 400\nprune = false\n'
                                 '[grid]\nbeta1 = [0.5, 0.3]\n')
     runs = tmp_path / 'runs'
@@ -116,7 +117,7 @@ def test_ctrl_c_stops_the_sweep_and_the_same_command_continues_it(data_dir, tmp_
     while not (first / 'progress' / '00000100.png').exists():  # a picture every 100 batches
         assert worker.poll() is None and time.monotonic() < deadline, 'the first trial never reached batch 100'
         time.sleep(0.2)
-    worker.send_signal(signal.SIGINT)
+    worker.send_signal(signal.SIGTERM)
     output = worker.communicate(timeout=120)[0]
     assert worker.returncode == 130, output[-3000:]
     assert 'Run the same command to continue' in output
