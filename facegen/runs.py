@@ -33,6 +33,7 @@ FIXED_Z_COUNT = 16     # images in each progress picture
 EXPORTED_SAMPLES = 2000  # images in samples_path, enough for a quality score
 LOCK_FILE = '.lock'
 IMAGE_SHAPE = 'image_shape'  # the variable that says what size of image a checkpoint's generator draws
+BATCHES_PER_EPOCH = 'batches_per_epoch'  # and the one that says how many batches its data made an epoch
 
 
 def check_train_arguments(epoch_count, batch_size, z_dim, learning_rate, beta1, data_shape, image_mode):
@@ -97,6 +98,9 @@ class TrainingRun:
         self.fixed_z = tf.Variable(tf.random_uniform([FIXED_Z_COUNT, z_dim], -1, 1), trainable=False, name='fixed_z')
         # saved with the weights, so that a folder of 28 x 28 runs is never resumed by a 64 x 64 network
         tf.Variable(samples.shape[1:].as_list(), trainable=False, name=IMAGE_SHAPE, dtype=tf.int32)
+        # and what its data made an epoch, so that a folder is never resumed on other data (0: not yet known)
+        self._batches_per_epoch = tf.Variable(0, trainable=False, name=BATCHES_PER_EPOCH, dtype=tf.int64)
+        self._set_batches_per_epoch = tf.assign(self._batches_per_epoch, self._step_value)
         tf.add_to_collection('input_z', input_z)  # what `python run.py sample` feeds
         tf.add_to_collection('samples', samples)  # and fetches, from the meta graph alone
         if self.ema_half_life:
@@ -164,7 +168,8 @@ class TrainingRun:
                 os.makedirs(self.folder, exist_ok=True)
             except OSError as err:
                 raise self._folder_error(err) from None
-            restored = restore_latest(sess, self.saver, self.folder)  # first: a refused folder gets no new file
+            # first: a refused folder gets no new file
+            restored = restore_latest(sess, self.saver, self.folder, batches_per_epoch)
             try:
                 self._writer = tf.summary.FileWriter(self.folder)
             except (OSError, tf.errors.OpError) as err:
@@ -174,6 +179,7 @@ class TrainingRun:
                 self.losses = saved_losses(self.folder, self.done)
                 self._writer.add_session_log(tf.SessionLog(status=tf.SessionLog.START), self.done)
                 print('Resuming from {} at batch {} of {}.'.format(self.folder, self.done, self._planned))
+        sess.run(self._set_batches_per_epoch, {self._step_value: batches_per_epoch})  # a run from before it was kept
         if self.average and self.done == 0:
             self.average.start(sess)  # the average begins as the initial weights, as StyleGAN2-ADA's copy of G
         self._fixed_z = sess.run(self.fixed_z)
@@ -327,7 +333,7 @@ def newest_checkpoint(folder):
     return found[0] if found else None
 
 
-def restore_latest(sess, saver, folder):
+def restore_latest(sess, saver, folder, batches_per_epoch=None):
     """True if folder held a checkpoint and the session now holds its variables: the newest one
     that can be read, saying so when a damaged newer one is passed over."""
     found = checkpoints(folder)
@@ -337,11 +343,12 @@ def restore_latest(sess, saver, folder):
             reader = tf.train.load_checkpoint(checkpoint)
             saved_shapes = reader.get_variable_to_shape_map()
             check_image_shape(sess, reader, checkpoint, folder)
+            check_batches_per_epoch(reader, checkpoint, folder, batches_per_epoch)
             # a run trained before the generator's weights were averaged: its average starts from them
             unaveraged = [var for var in tf.global_variables() if var.op.name not in saved_shapes
                           and var.op.name.startswith(average.AVERAGE_SCOPE + '/')]
-            unrecorded = [var for var in tf.global_variables() if var.op.name == IMAGE_SHAPE  # runs before sizes
-                          and var.op.name not in saved_shapes]
+            unrecorded = [var for var in tf.global_variables()  # runs from before these were recorded
+                          if var.op.name in (IMAGE_SHAPE, BATCHES_PER_EPOCH) and var.op.name not in saved_shapes]
             mismatched = ['{} {} (saved: {})'.format(var.op.name, var.shape.as_list(),
                                                      saved_shapes.get(var.op.name, 'absent'))
                           for var in tf.global_variables()
@@ -393,6 +400,26 @@ def check_image_shape(sess, reader, checkpoint, folder):
             'its image size. Each size trains in a folder of its own (the notebook names them by size): pass another '
             'run folder. Nothing in {} was changed.'.format(folder, ' x '.join(map(str, saved)), os.path.basename(checkpoint),
                                                             ' x '.join(map(str, drawn)), folder))
+
+
+class DataMismatch(RuntimeError):
+    """A run folder resumed with other data, or another batch size, than its run trained on."""
+
+
+def check_batches_per_epoch(reader, checkpoint, folder, batches_per_epoch):
+    """A DataMismatch when the checkpoint's run had another number of batches an epoch: its data
+    had another number of images (the offline stand-ins against the real datasets, another folder),
+    or its batches another size. Resumed, it would go on with other data from a place in the epoch
+    that means something else. A checkpoint from before this was recorded is let through."""
+    if batches_per_epoch is None or not reader.has_tensor(BATCHES_PER_EPOCH):
+        return
+    saved = int(reader.get_tensor(BATCHES_PER_EPOCH))
+    if saved and saved != batches_per_epoch:
+        raise DataMismatch(
+            '{} holds a run of {} batches an epoch (its checkpoint {}), and train() was given data and a batch size '
+            'that make {}: other data, or another batch size, than that run trained on. A run cannot change either: '
+            'pass another run folder, or the data and batch size of that run. Nothing in {} was changed.'.format(
+                folder, saved, os.path.basename(checkpoint), batches_per_epoch, folder))
 
 
 def saved_losses(folder, step):

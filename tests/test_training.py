@@ -26,6 +26,7 @@ from support import (
 )
 
 import helper
+from facegen.runs import LOCK_FILE, DataMismatch
 
 
 def test_checkpoints_are_kept_and_the_run_ends_with_one(nb, digits, tmp_path):
@@ -147,6 +148,19 @@ def test_a_checkpoint_of_another_network_is_a_clear_error(nb, digits, tmp_path):
         with tf.Graph().as_default():
             nb['train'](1, BATCH, 32, 0.0005, 0.5, digits.get_batches, digits.shape, digits.image_mode,
                         run=helper.TrainingRun(str(tmp_path)))  # z_dim 32 instead of 16
+
+
+def test_a_run_resumed_on_other_data_is_a_clear_error_and_changes_nothing(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, max_batches=2)
+    before = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.name != LOCK_FILE}
+    half = (digits.shape[0] // 2, *digits.shape[1:])  # the same images, half as many: 3 batches an epoch, not 6
+    with pytest.raises(DataMismatch, match=f'{tmp_path} holds a run of {PER_EPOCH} batches an epoch .*make 3'):
+        with tf.Graph().as_default():
+            nb['train'](2, BATCH, 16, 0.0005, 0.5, digits.get_batches, half, digits.image_mode,
+                        run=helper.TrainingRun(str(tmp_path)))
+    assert {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.name != LOCK_FILE} == before
+    train(nb, digits, tmp_path)  # its own data again: it resumes
+    assert checkpoint_step(tmp_path) == 2 * PER_EPOCH
 
 
 def test_tensorboard_summaries_and_progress_gif(nb, digits, tmp_path):
