@@ -244,8 +244,12 @@ def plot_curves(finished, swept, budgets, values, path):
         line, = axis.plot(xs, [row.value for row in point_rows], marker='o', label=f'{point}: {label}')
         axis.fill_between(xs, [row.spread[0] for row in point_rows], [row.spread[1] for row in point_rows],
                           color=line.get_color(), alpha=0.15)
+    log = bool(values) and min(values) > 0  # budgets grow by factors (1, 2, 5, 15 minutes): linear, the short overlap
+    if log:
+        axis.set_xscale('log')
+        axis.minorticks_off()
     axis.set_xticks(values or range(len(budgets)), budgets)
-    axis.set_xlabel('budget')
+    axis.set_xlabel('budget (log scale)' if log else 'budget')
     axis.set_ylabel('quality (median, and range over the seeds)')
     axis.grid(alpha=0.3)
     axis.legend(fontsize='small')
