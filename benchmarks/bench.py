@@ -48,6 +48,7 @@ from facegen import ops, variants
 from facegen.config import IMAGE_SIZE
 from facegen.env import import_tensorflow, native_stderr_silenced
 from facegen.notebook import ROOT, load_notebook_functions, training_settings
+from facegen.runs import EXPORTED_SAMPLES
 
 matplotlib.use('Agg')  # train() and show_generator_output draw nowhere
 tf = import_tensorflow()
@@ -492,7 +493,7 @@ def speed(args):
 
 
 def quality(args):
-    """The notebook's train() with its hyperparameters for a wall-clock budget, then 2,000 samples."""
+    """The notebook's train() with its hyperparameters for a wall-clock budget, then its exported samples."""
     nb = load_notebook_functions()
     name = args.quality
     hyper = notebook_hyperparameters(name)
@@ -515,8 +516,8 @@ def quality(args):
             nb['train'](10 ** 6, batch_size, hyper['z_dim'], learning_rate, hyper['beta1'], dataset.get_batches,
                         dataset.shape, dataset.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
         print(f'{name}: {run.done} batches of {batch_size} ({run.done * batch_size / dataset.shape[0]:.1f} epochs of '
-              f'{dataset.shape[0]:,} images) in {(time.perf_counter() - start) / 60:.1f} min; 2,000 inference-mode '
-              f'samples in {out}')
+              f'{dataset.shape[0]:,} images) in {(time.perf_counter() - start) / 60:.1f} min; '
+              f'{EXPORTED_SAMPLES:,} inference-mode samples in {out}')
         with np.load(out) as samples:  # the project's own score; the face references need the data folder
             print(helper.score_samples(samples['images'], name, data_dir))
     print(f'judge: {judge(args, name, out)}')

@@ -30,7 +30,7 @@ from .images import generated_to_uint8, images_square_grid
 tf = import_tensorflow()
 
 FIXED_Z_COUNT = 16     # images in each progress picture
-EXPORTED_SAMPLES = 2000  # images in samples_path, enough for a quality score
+EXPORTED_SAMPLES = 2000  # images in samples_path: two of the score's draws, and the judge's N
 LOCK_FILE = '.lock'
 IMAGE_SHAPE = 'image_shape'  # the variable that says what size of image a checkpoint's generator draws
 BATCHES_PER_EPOCH = 'batches_per_epoch'  # and the one that says how many batches its data made an epoch

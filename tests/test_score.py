@@ -85,6 +85,21 @@ def test_twenty_digits_repeated_score_low_on_coverage(digit_scorer):
     assert collapsed['recognizable'] > 0.8, 'each one is a real digit ...'
     assert collapsed['quality'] <= 0.2, '... but a generator that draws only these has collapsed'
 
+def test_more_samples_are_scored_as_the_mean_of_their_draws(digit_scorer):
+    """A figure on 1,000 samples moves from draw to draw; on 2,000 it is the mean of the two draws'
+    (each on 1,000, as the references are), and a remainder short of a draw is left out."""
+    real = digit_scorer.network.held_out
+    blurred = ((real.astype(np.int32) + np.roll(real, 1, axis=2)) // 2).astype(np.uint8)  # a worse draw
+    first, second = digit_scorer(real), digit_scorer(blurred)
+    both = digit_scorer(np.concatenate([real, blurred, NOISE.integers(0, 256, (300, 28, 28), dtype=np.uint8)]))
+    assert first['fd'] < second['fd'] and both.count == 2000 and both.draws == 2
+    for figure, value in both.items():
+        assert value == pytest.approx((first[figure] + second[figure]) / 2), figure
+    assert 'each figure the mean of 2 draws of 1,000' in both.table()
+    few = digit_scorer(real[:500])
+    assert few.count == 500 and few.draws == 1 and 'draws' not in few.table()
+
+
 
 def collapsed_sets(scorer):
     """What a collapsed generator draws: the mean image, single real images (held out and among the
