@@ -18,7 +18,7 @@ from optuna.trial import TrialState
 from scipy.stats import spearmanr
 
 from benchmarks.bench import judge
-from facegen.results import point_label
+from facegen.results import draw_spread, point_label, set_budget_axis
 from facegen.score import BETTER
 from facegen.sweep import SpecError, open_study, read_spec, run_folder
 
@@ -103,14 +103,12 @@ def main():
     for axis, name in zip(axes[0], names):
         for point in sorted({key[0] for key in runs}):
             keys = sorted(key for key in runs if key[0] == point)
-            xs = [values[key[1]] if values else key[1] for key in keys]
-            series = [[s[name] for s in runs[key]] for key in keys]
-            settings = point_label(json.loads(keys[0][2]))
-            line, = axis.plot(xs, [np.median(s) for s in series], marker='o', label=settings)
-            axis.fill_between(xs, [min(s) for s in series], [max(s) for s in series], color=line.get_color(), alpha=0.15)
+            series = [sorted(s[name] for s in runs[key]) for key in keys]
+            draw_spread(axis, [values[key[1]] if values else key[1] for key in keys],
+                        [(np.median(s), s[0], s[-1]) for s in series], point_label(json.loads(keys[0][2])))
+        set_budget_axis(axis, labels, values)
+        axis.tick_params(axis='x', labelrotation=30, labelsize='small')  # six plots abreast: narrow
         axis.set_title(name, fontsize='medium')
-        axis.set_xlabel('budget' if not values else labels[-1].split(' ', 1)[-1].split(' ')[-1])
-        axis.grid(alpha=0.3)
     axes[0][0].legend(fontsize='small')
     figure.tight_layout()
     path = os.path.join(sweep_dir, 'curves.png')

@@ -238,21 +238,31 @@ def plot_curves(finished, swept, budgets, values, path):
         if row.value is not None:
             by_point.setdefault(row.point, []).append(row)
     for point, point_rows in sorted(by_point.items()):
-        params = point_rows[0].params
-        label = point_label(params, swept)
-        xs = [values[row.budget] if values else row.budget for row in point_rows]
-        line, = axis.plot(xs, [row.value for row in point_rows], marker='o', label=f'{point}: {label}')
-        axis.fill_between(xs, [row.spread[0] for row in point_rows], [row.spread[1] for row in point_rows],
-                          color=line.get_color(), alpha=0.15)
-    log = bool(values) and min(values) > 0  # budgets grow by factors (1, 2, 5, 15 minutes): linear, the short overlap
+        draw_spread(axis, [values[row.budget] if values else row.budget for row in point_rows],
+                    [(row.value, *row.spread) for row in point_rows], f'{point}: {point_label(point_rows[0].params, swept)}')
+    set_budget_axis(axis, budgets, values)
+    axis.set_ylabel('quality (median, and range over the seeds)')
+    axis.legend(fontsize='small')
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    pyplot.close(figure)
+
+
+def draw_spread(axis, xs, spreads, label):
+    """One point's curve: its median at each budget, a line, and the band from its lowest seed to
+    its highest; spreads holds (median, lowest, highest) a budget."""
+    medians, lows, highs = zip(*spreads)
+    line, = axis.plot(xs, medians, marker='o', label=label)
+    axis.fill_between(xs, lows, highs, color=line.get_color(), alpha=0.15)
+
+
+def set_budget_axis(axis, budgets, values):
+    """The budgets' labels at their amounts (`values`; None: at their places), on a log scale: budgets
+    grow by factors (1, 2, 5, 15 minutes), and on a linear one the shortest two overlap."""
+    log = bool(values) and min(values) > 0
     if log:
         axis.set_xscale('log')
         axis.minorticks_off()
     axis.set_xticks(values or range(len(budgets)), budgets)
     axis.set_xlabel('budget (log scale)' if log else 'budget')
-    axis.set_ylabel('quality (median, and range over the seeds)')
     axis.grid(alpha=0.3)
-    axis.legend(fontsize='small')
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
-    pyplot.close(figure)
