@@ -65,8 +65,8 @@ from .download import download_extract
 from .env import import_tensorflow, progress
 from .images import images_square_grid
 from .notebook import load_notebook_functions, training_settings
-from .runs import EXPORTED_SAMPLES, TrainingRun
-from .score import Scorer
+from .runs import TrainingRun
+from .score import SCORED_IMAGES, Scorer
 from .variants import LOSSES, NETWORKS, notebook_values, variant
 
 tf = import_tensorflow()
@@ -643,7 +643,7 @@ class Worker:
             if next_report[0] > reports or run.done < next_report[0] * run.total_batches / (reports + 1):
                 return
             next_report[0] += 1
-            quality = scorer(run.generate(EXPORTED_SAMPLES))['quality']  # as many as the end's
+            quality = scorer(run.generate(SCORED_IMAGES))['quality']  # one draw: reports are only weighed against each other
             step = index * reports + next_report[0] - 1
             trial.report((sum(earlier_qualities) + quality) / (index + 1), step)
             run.save_checkpoint()

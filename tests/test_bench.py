@@ -129,12 +129,12 @@ def test_impossible_arguments_are_refused_before_anything_runs(tmp_path, monkeyp
     assert os.listdir(empty) == [], 'nothing was written'
 
 
-def test_the_score_noise_benchmark_prints_each_figures_spread_per_number_of_draws(tmp_path):
+def test_the_score_noise_benchmark_prints_each_figures_spread_per_number_of_draws(shared_mnist_dir, tmp_path):
     """Real digits and the same digits a pixel to the side: 8,000 samples, so 8 draws of 1,000."""
     digits = STAND_INS[helper.MNIST.stand_in][0]()[..., None]
     samples = tmp_path / 'samples.npz'
     np.savez(samples, images=np.concatenate([digits, np.roll(digits[:3000], 1, axis=2)]))
-    done = subprocess.run([sys.executable, '-m', 'benchmarks.score_noise', str(samples), '--data', str(tmp_path)],
+    done = subprocess.run([sys.executable, '-m', 'benchmarks.score_noise', str(samples), '--data', shared_mnist_dir],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith('{')]
@@ -143,6 +143,6 @@ def test_the_score_noise_benchmark_prints_each_figures_spread_per_number_of_draw
     single, of_four = lines[0], lines[4]
     assert 0 < single['sd'] and single['range'][0] < of_four['range'][0] <= of_four['range'][1] < single['range'][1]
     np.savez(samples, images=digits[:4000])
-    refused = subprocess.run([sys.executable, '-m', 'benchmarks.score_noise', str(samples), '--data', str(tmp_path)],
+    refused = subprocess.run([sys.executable, '-m', 'benchmarks.score_noise', str(samples), '--data', shared_mnist_dir],
                              capture_output=True, text=True, cwd=ROOT)
     assert refused.returncode != 0 and 'holds 4,000 images: give at least 8,000' in refused.stderr
