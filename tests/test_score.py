@@ -146,7 +146,7 @@ def test_a_half_trained_generator_scores_between_noise_and_real(nb, digit_scorer
     with tf.Graph().as_default():
         nb['train'](100, 16, 100, 0.0005, 0.5, dataset.get_batches, dataset.shape, dataset.image_mode,
                     print_every=10 ** 9, show_every=10 ** 9,
-                    run=helper.TrainingRun(max_batches=400, samples_path=str(samples)))
+                    run=helper.TrainingRun(max_batches=200, samples_path=str(samples)))
     half = digit_scorer(np.load(samples)['images'])
     references = digit_scorer.references
     assert references['noise']['quality'] + 0.1 < half['quality'] < references['real']['quality'] - 0.1
