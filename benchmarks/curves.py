@@ -17,7 +17,7 @@ import numpy as np
 from optuna.trial import TrialState
 from scipy.stats import spearmanr
 
-from benchmarks.bench import judge
+from benchmarks.measure import judge
 from facegen.results import draw_spread, point_label, set_budget_axis
 from facegen.score import BETTER
 from facegen.sweep import SpecError, open_study, read_spec, run_folder

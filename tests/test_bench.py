@@ -9,7 +9,7 @@ import pytest
 from support import ROOT, RUN_PY
 
 import helper
-from benchmarks import bench
+from benchmarks import bench, measure
 from facegen import ops
 from facegen.config import CELEBA
 from facegen.notebook import training_settings
@@ -19,7 +19,7 @@ from facegen.offline import STAND_INS, write_bundled
 @pytest.mark.parametrize('dataset_name, channels', [('mnist', 1), ('celeba', 3)])
 def test_hyperparameters_are_read_from_the_notebooks_training_cells(dataset_name, channels):
     settings = training_settings(dataset_name)
-    hyper = bench.notebook_hyperparameters(dataset_name)
+    hyper = measure.notebook_hyperparameters(dataset_name)
     assert hyper == {name: settings[name] for name in ('batch_size', 'z_dim', 'learning_rate', 'beta1')}
     assert all(isinstance(value, (int, float)) and value > 0 for value in hyper.values())
     assert settings['epochs'] >= 1
@@ -31,8 +31,8 @@ def test_a_missing_training_cell_is_a_clear_error():
 
 
 def test_flops_per_image_are_counted_for_both_networks(nb):
-    default = bench.step_flops(nb, 3, 8)
-    classic = bench.step_flops(nb, 3, 8, 'classic')
+    default = measure.step_flops(nb, 3, 8)
+    classic = measure.step_flops(nb, 3, 8, 'classic')
     # the classic network's transposed 5x5 convolutions alone are 320 M multiply-adds per image
     assert 1.5e9 < classic < 4e9
     assert 0.1e9 < default < classic / 4
@@ -41,19 +41,19 @@ def test_flops_per_image_are_counted_for_both_networks(nb):
 @pytest.mark.parametrize('batch', [ops.DILATED_GRADIENT_MIN_BATCH - 1, ops.DILATED_GRADIENT_MIN_BATCH])
 def test_op_time_breakdown_accounts_for_every_flop_and_times_each_kind(nb, batch):
     """Below the batch where helper.conv2d_transpose's own filter gradient starts, and at it."""
-    breakdown = bench.op_time_breakdown(nb, 3, batch, traced_steps=1)
-    assert set(breakdown) == {bench.FILTER_GRADIENTS, bench.OTHER_GEMMS, bench.OTHER_OPS}
-    total = bench.step_flops(nb, 3, batch, 'classic') * batch
+    breakdown = measure.op_time_breakdown(nb, 3, batch, traced_steps=1)
+    assert set(breakdown) == {measure.FILTER_GRADIENTS, measure.OTHER_GEMMS, measure.OTHER_OPS}
+    total = measure.step_flops(nb, 3, batch, 'classic') * batch
     assert sum(flops for seconds, flops in breakdown.values()) == pytest.approx(total)
     # the filter gradients of G's two big 5x5 transposed convolutions: 321 MFLOP per image each
-    assert breakdown[bench.FILTER_GRADIENTS][1] / batch > 2 * 321e6
+    assert breakdown[measure.FILTER_GRADIENTS][1] / batch > 2 * 321e6
     assert all(seconds > 0 for seconds, flops in breakdown.values())
 
 
 def test_the_bench_can_build_the_step_with_tensorflows_own_filter_gradients(nb):
     fast = helper.conv2d_transpose
-    variant = next(v for v in bench.STEP_VARIANTS if v.tensorflow_gradients)
-    graph, _ = bench.build_step(nb, 3, variant)
+    variant = next(v for v in measure.STEP_VARIANTS if v.tensorflow_gradients)
+    graph, _ = measure.build_step(nb, 3, variant)
     assert helper.conv2d_transpose is fast, 'restored after'
     stock_gradients = [op for op in graph.get_operations()
                        if op.type == 'Conv2DBackpropFilter' and 'conv2d_transpose' in op.name]
@@ -62,8 +62,8 @@ def test_the_bench_can_build_the_step_with_tensorflows_own_filter_gradients(nb):
 
 
 def test_the_notebooks_step_line_builds_the_notebooks_network(nb):
-    variant = next(v for v in bench.STEP_VARIANTS if v.network == 'notebook')
-    graph, _ = bench.build_step(nb, 3, variant)
+    variant = next(v for v in measure.STEP_VARIANTS if v.network == 'notebook')
+    graph, _ = measure.build_step(nb, 3, variant)
     kernels = {tuple(v.shape.as_list()) for v in graph.get_collection('trainable_variables') if v.op.name.endswith('/w')}
     assert (4, 4, 3, 64) in kernels and not any(shape[:2] == (5, 5) for shape in kernels)
 
@@ -72,17 +72,17 @@ def test_the_loop_line_times_the_notebooks_train(nb, monkeypatch):
     calls = []
     train = nb['train']
     monkeypatch.setitem(nb, 'train', lambda *args, **kwargs: calls.append(kwargs['run'].max_batches) or train(*args, **kwargs))
-    assert bench.loop_rate(nb, 4, batches=3) > 0
+    assert measure.loop_rate(nb, 4, batches=3) > 0
     assert calls == [3, 3, 6, 6]
 
 
 def test_peak_memory_is_the_processs_own_not_its_parents():
     """--input-memory runs in a child of the bench; getrusage would hand it the bench's peak."""
     held = np.ones(2 ** 27)  # 1 GiB, touched, in this (the parent) process
-    child = subprocess.run([sys.executable, '-c', 'from benchmarks import bench; print(bench.peak_rss_mib())'],
+    child = subprocess.run([sys.executable, '-c', 'from benchmarks import measure; print(measure.peak_rss_mib())'],
                            capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert child.returncode == 0, child.stderr
-    assert float(child.stdout.split()[-1]) < bench.peak_rss_mib() - 900
+    assert float(child.stdout.split()[-1]) < measure.peak_rss_mib() - 900
     del held
 
 
@@ -95,14 +95,14 @@ def test_the_quality_mode_prints_the_projects_score(tmp_path):
 
 
 def test_at_64_the_bench_times_the_notebooks_dcgan_network(nb):
-    variant = next(v for v in bench.STEP_VARIANTS if v.network == 'notebook')
-    graph, _ = bench.build_step(nb, 3, variant, size=64)
+    variant = next(v for v in measure.STEP_VARIANTS if v.network == 'notebook')
+    graph, _ = measure.build_step(nb, 3, variant, size=64)
     kernels = {v.op.name: v.shape.as_list() for v in graph.get_collection('trainable_variables') if v.op.name.endswith('/w')}
     assert kernels['discriminator/conv4/w'] == [4, 4, 256, 512] and kernels['generator/deconv4/w'] == [4, 4, 3, 64]
     # each network's forward pass is about 104 M multiply-adds an image (three layers of 33.5 M each,
     # as PyTorch's DCGAN example at 64); a step runs G once, D on two batches, and their gradients
-    assert 1.5e9 < bench.step_flops(nb, 3, 8, size=64) < 3e9
-    assert bench.step_flops(nb, 3, 8, size=64) > 3 * bench.step_flops(nb, 3, 8)  # 4x the 28x28 network's
+    assert 1.5e9 < measure.step_flops(nb, 3, 8, size=64) < 3e9
+    assert measure.step_flops(nb, 3, 8, size=64) > 3 * measure.step_flops(nb, 3, 8)  # 4x the 28x28 network's
 
 
 def test_the_quality_mode_trains_and_scores_faces_at_64(tmp_path):
