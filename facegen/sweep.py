@@ -485,8 +485,12 @@ def check_journal(path, results_only, recover):
     with open(path, 'rb') as f:
         readable = f.read(good)
     if results_only:
+        import atexit
+        import shutil
         import tempfile
-        copy = os.path.join(tempfile.mkdtemp(prefix='facegen-journal-'), JOURNAL)
+        folder = tempfile.mkdtemp(prefix='facegen-journal-')
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)  # read until the page is written, then gone
+        copy = os.path.join(folder, JOURNAL)
         with open(copy, 'wb') as f:
             f.write(readable)
         print(f'{path}: line {line} is {what}; the results page shows the trials finished before it.')

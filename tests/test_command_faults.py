@@ -23,8 +23,9 @@ def data_dir(tmp_path_factory):
     return str(folder)
 
 
-def run_py(*arguments):
-    return subprocess.run([sys.executable, RUN_PY, *map(str, arguments)], capture_output=True, text=True, cwd=ROOT)
+def run_py(*arguments, env=None):
+    return subprocess.run([sys.executable, RUN_PY, *map(str, arguments)], capture_output=True, text=True, cwd=ROOT,
+                          env=env)
 
 
 def assert_one_line(done, *words, name=''):
@@ -139,8 +140,12 @@ def test_a_damaged_journal_is_refused_untouched_and_its_finished_trials_stay_rea
     assert_one_line(refused, f'line {line} is', 'will not write', '--results-only', '--recover-journal')
     assert journal.read_bytes() == damaged, 'not one byte appended'
 
-    shown = run_py('sweep', spec, '--data', data_dir, '--runs', runs, '--results-only')
+    temporary = tmp_path / 'tmp'
+    temporary.mkdir()
+    shown = run_py('sweep', spec, '--data', data_dir, '--runs', runs, '--results-only',
+                   env={**os.environ, 'TMPDIR': str(temporary)})
     assert shown.returncode == 0 and f'line {line} is' in shown.stdout, shown.stderr[-3000:]
+    assert list(temporary.iterdir()) == [], 'the readable lines\' copy is removed once the page is written'
     rows = [r for r in (runs / 'sweeps' / 'pair' / 'results.md').read_text().splitlines() if r.startswith('|')][2:]
     expected = 2 if damage is cut_last_line else None
     assert expected is None or len(rows) == expected, 'both finished trials are on the page'
