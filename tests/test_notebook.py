@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from support import RUN_PY
 
-EARLIER_RUN = 'mnist_batch4_lr0.0005_beta0.5'
+EARLIER_RUN = 'mnist_batch4_z16_lr0.0005_beta0.5'
 
 
 def notebook_command(*arguments):
