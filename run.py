@@ -166,7 +166,7 @@ def sample(run_dir, n_images, output_dir):
     import helper
     from facegen.env import import_tensorflow
     from facegen.files import written_whole
-    from facegen.runs import checkpoints
+    from facegen.runs import checkpoints, random_z
 
     if n_images < 1:
         sys.exit(f'-n {n_images}: ask for at least 1 image.')
@@ -190,8 +190,8 @@ def sample(run_dir, n_images, output_dir):
             images = np.lib.format.open_memmap(partial, mode='w+', dtype=np.uint8, shape=shape)  # on disk, not in memory
             for start in generation_progress(range(0, n_images, SAMPLE_BATCH), n_images):
                 count = min(SAMPLE_BATCH, n_images - start)
-                z = np.random.uniform(-1, 1, size=(count, input_z.shape[-1]))
-                images[start:start + count] = helper.generated_to_uint8(sess.run(samples, {input_z: z}))
+                images[start:start + count] = helper.generated_to_uint8(
+                    sess.run(samples, {input_z: random_z(count, input_z)}))
         with written_whole(os.path.join(output_dir, 'samples.npz')) as partial, open(partial, 'wb') as f:
             np.savez_compressed(f, images=images)
         with written_whole(os.path.join(output_dir, 'samples.png')) as partial:

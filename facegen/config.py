@@ -4,6 +4,7 @@ from collections import namedtuple
 IMAGE_SIZE = 28          # the side of the images the GAN sees unless a run says otherwise (the original's)
 IMAGE_MAX_VALUE = 255    # uint8 pixels on disk and in the decoded cache
 BATCH_RANGE = (-0.5, 0.5)  # what Dataset.get_batches serves (the original helper's range)
+Z_RANGE = (-1.0, 1.0)    # the uniform z the original's show_generator_output draws; every sample the project draws
 CELEBA_FACE_CROP = 108   # the centre square of an aligned 178x218 CelebA image that holds the face
 CELEBA_FRAME = (178, 218)  # width, height of an aligned CelebA image
 DISCRIMINATOR_SCOPE, GENERATOR_SCOPE = 'discriminator', 'generator'

@@ -23,7 +23,7 @@ except ImportError:  # Windows: no folder lock
     fcntl = None
 
 from . import average
-from .config import CHANNELS, IMAGE_SIZES
+from .config import CHANNELS, IMAGE_SIZES, Z_RANGE
 from .env import import_tensorflow, progress
 from .images import generated_to_uint8, images_square_grid
 
@@ -95,7 +95,7 @@ class TrainingRun:
         self._set_step = tf.assign(self.global_step, self._step_value)
         z_dim = int(input_z.shape[-1])
         # a variable, so that a resumed run draws its progress pictures from the same z
-        self.fixed_z = tf.Variable(tf.random_uniform([FIXED_Z_COUNT, z_dim], -1, 1), trainable=False, name='fixed_z')
+        self.fixed_z = tf.Variable(tf.random_uniform([FIXED_Z_COUNT, z_dim], *Z_RANGE), trainable=False, name='fixed_z')
         # saved with the weights, so that a folder of 28 x 28 runs is never resumed by a 64 x 64 network
         tf.Variable(samples.shape[1:].as_list(), trainable=False, name=IMAGE_SHAPE, dtype=tf.int32)
         # and what its data made an epoch, so that a folder is never resumed on other data (0: not yet known)
@@ -299,9 +299,8 @@ class TrainingRun:
 
     def generate(self, count):
         """count images from the generator in inference mode, as uint8."""
-        z = np.random.uniform(-1, 1, size=(count, int(self.input_z.shape[-1])))
         with self.drawing():
-            return generated_to_uint8(self.sess.run(self.samples, {self.input_z: z}))
+            return generated_to_uint8(self.sess.run(self.samples, {self.input_z: random_z(count, self.input_z)}))
 
     def export_samples(self):
         images = self.generate(EXPORTED_SAMPLES)
@@ -318,6 +317,11 @@ class TrainingRun:
 
 CHECKPOINT_PREFIX = 'model.ckpt'
 _CHECKPOINT_INDEX = re.compile(re.escape(CHECKPOINT_PREFIX) + r'-(\d+)\.index')
+
+
+def random_z(count, input_z):
+    """count draws of z for the input_z placeholder, from the range train() feeds it."""
+    return np.random.uniform(*Z_RANGE, size=(count, int(input_z.shape[-1])))
 
 
 def checkpoints(folder):

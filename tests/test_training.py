@@ -26,7 +26,8 @@ from support import (
 )
 
 import helper
-from facegen.runs import LOCK_FILE, DataMismatch
+from facegen.config import Z_RANGE
+from facegen.runs import LOCK_FILE, DataMismatch, random_z
 
 
 def test_checkpoints_are_kept_and_the_run_ends_with_one(nb, digits, tmp_path):
@@ -81,6 +82,17 @@ def test_restore_brings_back_optimizer_state_and_batch_norm_statistics(nb, digit
         assert np.array_equal(values[name], saved[name]), name
     assert values['global_step'] == 5 and run.done == 5
     assert len(run.losses) == 5
+
+
+def test_the_progress_pictures_and_the_samples_draw_z_from_the_range_train_feeds(nb, digits, tmp_path):
+    train(nb, digits, tmp_path, max_batches=1)
+    fixed_z = checkpoint_values(tmp_path)['fixed_z']
+    with tf.Graph().as_default():
+        drawn = random_z(1000, tf.placeholder(tf.float32, (None, 16)))
+    assert drawn.shape == (1000, 16)
+    low, high = Z_RANGE
+    for z in (fixed_z, drawn):
+        assert low <= z.min() < low / 2 and high / 2 < z.max() <= high  # all of the range, nothing outside it
 
 
 def test_ctrl_c_saves_a_checkpoint_and_stops_cleanly(nb, digits, tmp_path, capsys):
