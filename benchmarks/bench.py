@@ -56,6 +56,7 @@ def main():
                         help=f'the side of the images (default {IMAGE_SIZE}; 64: faces only)')
     parser.add_argument('-m', '--minutes', type=float, default=5, help='training budget for --quality')
     parser.add_argument('--learning-rate', type=float, help="quality: default the notebook's")
+    parser.add_argument('--z-dim', type=int, help="quality: the numbers in z (default the notebook's)")
     parser.add_argument('--out', help='where --quality writes its samples (.npz)')
     parser.add_argument('--torch-reference', default=os.environ.get('FACEGEN_TORCH_REFERENCE'), metavar='FILE')
     parser.add_argument('--torch-python', default=os.environ.get('FACEGEN_TORCH_PYTHON', sys.executable))
@@ -69,6 +70,7 @@ def main():
                 (not args.minutes > 0, f'-m {args.minutes:g}: give --quality a budget above 0 minutes'),
                 (args.learning_rate is not None and not args.learning_rate > 0,
                  f'--learning-rate {args.learning_rate}: it must be above 0'),
+                (args.z_dim is not None and args.z_dim < 1, f'--z-dim {args.z_dim}: z holds 1 number or more'),
                 (args.input_memory is not None and args.input_memory < 1, f'--input-memory {args.input_memory}: 1 or more'),
                 (args.data is not None and args.quality == 'mnist',
                  '--data names CelebA images; --quality mnist trains on the digits in data/ (downloaded, or the 5,000 '

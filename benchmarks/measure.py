@@ -470,6 +470,7 @@ def quality(args):
     name = args.quality
     hyper = notebook_hyperparameters(name)
     batch_size, learning_rate = args.batch or hyper['batch_size'], args.learning_rate or hyper['learning_rate']
+    z_dim = args.z_dim or hyper['z_dim']
     sized = '' if args.image_size == IMAGE_SIZE else f'_{args.image_size}px'
     out = os.path.abspath(args.out or os.path.join(ROOT, 'samples', f'bench_{name}{sized}_{args.minutes:g}min.npz'))
     with contextlib.ExitStack() as stack:
@@ -485,10 +486,11 @@ def quality(args):
         run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
         start = time.perf_counter()
         with tf.Graph().as_default():
-            nb['train'](10 ** 6, batch_size, hyper['z_dim'], learning_rate, hyper['beta1'], dataset.get_batches,
+            nb['train'](10 ** 6, batch_size, z_dim, learning_rate, hyper['beta1'], dataset.get_batches,
                         dataset.shape, dataset.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
-        print(f'{name}: {run.done} batches of {batch_size} ({run.done * batch_size / dataset.shape[0]:.1f} epochs of '
-              f'{dataset.shape[0]:,} images) in {(time.perf_counter() - start) / 60:.1f} min; '
+        print(f'{name}: {run.done} batches of {batch_size}, z of {z_dim} '
+              f'({run.done * batch_size / dataset.shape[0]:.1f} epochs of {dataset.shape[0]:,} images) '
+              f'in {(time.perf_counter() - start) / 60:.1f} min; '
               f'{EXPORTED_SAMPLES:,} inference-mode samples in {out}')
         with np.load(out) as samples:  # the project's own score; the face references need the data folder
             print(helper.score_samples(samples['images'], name, data_dir))

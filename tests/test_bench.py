@@ -88,10 +88,12 @@ def test_peak_memory_is_the_processs_own_not_its_parents():
 
 def test_the_quality_mode_prints_the_projects_score(tmp_path):
     out = tmp_path / 'samples.npz'
-    done = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '-m', '0.05', '--out', str(out)],
+    done = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '-m', '0.05', '--z-dim', '8',
+                           '--out', str(out)],
                           capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'FACEGEN_OFFLINE': '1'})
     assert done.returncode == 0, done.stderr[-2000:]
     assert out.exists() and 'quality (higher)' in done.stdout and 'judge: skipped' in done.stdout
+    assert 'batches of 4, z of 8 (' in done.stdout  # the notebook's batch, the z asked for
 
 
 def test_at_64_the_bench_times_the_notebooks_dcgan_network(nb):
@@ -118,7 +120,8 @@ def test_the_quality_mode_trains_and_scores_faces_at_64(tmp_path):
 @pytest.mark.parametrize('arguments, message', [
     (['--quality', 'mnist', '--image-size', '64'], 'mnist images are trained at 28 pixels a side. Nothing was run.'),
     (['--quality', 'celeba', '--data', '{empty}'], '--data {empty} holds no .jpg, nor does {empty}/img_align_celeba'),
-    (['--quality', 'mnist', '--data', '{empty}'], '--quality mnist trains on the digits in data/')])
+    (['--quality', 'mnist', '--data', '{empty}'], '--quality mnist trains on the digits in data/'),
+    (['--quality', 'mnist', '--z-dim', '0'], '--z-dim 0: z holds 1 number or more. Nothing was run.')])
 def test_impossible_arguments_are_refused_before_anything_runs(tmp_path, monkeypatch, arguments, message):
     empty = tmp_path / 'empty'
     empty.mkdir()
