@@ -157,6 +157,7 @@ def package_submission(output_dir, exported):
 
 
 SAMPLE_BATCH = 1000  # images generated per sess.run: a huge -n is drawn and written in pieces
+EXAMPLE_RUN_DIR = 'runs/mnist_batch4_z16_lr0.0005_beta0.5'  # the notebook's digits run, named in help and errors
 GRID_IMAGES = 1024  # at most this many in samples.png (a 32 x 32 grid)
 
 
@@ -173,7 +174,7 @@ def sample(run_dir, n_images, output_dir):
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         sys.exit(f'--out {output_dir} is a file: give a folder, where samples.png and samples.npz will be written.')
     if not os.path.isdir(run_dir):
-        sys.exit(f'{run_dir} is not a folder: give a run folder, such as runs/mnist_batch4_z16_lr0.0005_beta0.5.')
+        sys.exit(f'{run_dir} is not a folder: give a run folder, such as {EXAMPLE_RUN_DIR}.')
     if not checkpoints(run_dir):
         sys.exit(f'No checkpoint in {run_dir}. Train with train(..., run=helper.TrainingRun({run_dir!r})) first; '
                  'the notebook keeps its runs in runs/.')
@@ -371,7 +372,7 @@ def main():
     commands.add_parser('test', help='run the test suite', add_help=False)
     commands.add_parser('bench', help='print speed and quality figures', add_help=False)
     draw = commands.add_parser('sample', help='draw images from a saved run, without the notebook')
-    draw.add_argument('run_dir', help='a run folder holding checkpoints, such as runs/mnist_batch4_z16_lr0.0005_beta0.5')
+    draw.add_argument('run_dir', help=f'a run folder holding checkpoints, such as {EXAMPLE_RUN_DIR}')
     draw.add_argument('-n', type=int, default=64, help='how many images (default 64)')
     draw.add_argument('--out', default='.', help='folder for samples.png and samples.npz (default: here)')
     rate = commands.add_parser('score', help='the quality score of generated images, with reference figures')
