@@ -106,6 +106,8 @@ HYPERPARAMETERS = {
                         "variants.variant: the notebook's R1_GAMMA, the weight of the lazy R1 penalty in D's loss"),
     'channels': Setting(int, None, 'a whole number of at least 1', lambda v: v >= 1,
                         "variants.variant: the notebook's CHANNELS, D's first layer's and G's last hidden layer's"),
+    'generator_channels': Setting(int, None, 'a whole number of at least 1', lambda v: v >= 1,
+                                  "variants.variant: the notebook's CHANNELS in the generator alone (after channels)"),
     'image_size': Setting(int, IMAGE_SIZE, f'a side the datasets take ({", ".join(str(s) for s in IMAGE_SIZES)})',
                           lambda v: v in IMAGE_SIZES, "Dataset and Scorer: the side of the images trained and scored"),
 }

@@ -57,7 +57,7 @@ def classic_networks(nb):
 @contextlib.contextmanager
 def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_dropout=0.0,
             discriminator_dropout=0.0, augment_color=False, cutout=0.0, loss='notebook', spectral_norm=False,
-            d_rate_ratio=None, r1_gamma=None, channels=None):
+            d_rate_ratio=None, r1_gamma=None, channels=None, generator_channels=None):
     """A block in which the notebook's train() builds `network` with these settings; None keeps the
     notebook's own value (its lrelu's leak, its model_loss's smoothing, its model_opt's ratio of D's
     learning rate to G's). augment_color and cutout add DiffAugment's colour and cutout (the
@@ -65,7 +65,8 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
     random_shift. loss = 'hinge' trains both networks on the hinge loss instead of model_loss's;
     spectral_norm divides each of D's weight matrices by its largest singular value; r1_gamma sets
     the notebook's R1_GAMMA, the weight of the lazy R1 penalty its model_loss adds to D's loss (the
-    hinge loss adds it too). channels sets the notebook's CHANNELS, the width of both networks."""
+    hinge loss adds it too). channels sets the notebook's CHANNELS, the width of both networks;
+    generator_channels sets it in the generator alone (after channels, if both are given)."""
     if network not in NETWORKS:
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
     if loss not in LOSSES:
@@ -107,6 +108,15 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                 raise SettingHadNoEffect(f"channels = {channels} has no effect: the notebook's {' and '.join(deaf)} never "
                                          f'read {CHANNELS}, their width. Use it there, or leave channels out.')
             nb[CHANNELS] = channels
+        if generator_channels is not None:
+            if network != 'notebook':
+                raise SettingHadNoEffect(f'generator_channels = {generator_channels} has no effect on the {network} '
+                                         'networks, whose widths are their own: leave generator_channels out.')
+            if CHANNELS not in nb['generator'].__code__.co_names:
+                raise SettingHadNoEffect(f"generator_channels = {generator_channels} has no effect: the notebook's "
+                                         f'generator never reads {CHANNELS}, its width. Use it there, or leave '
+                                         'generator_channels out.')
+            nb['generator'] = _of_width(nb, saved['generator'], generator_channels)
         if r1_gamma is not None:
             if saved_penalty is None or R1_GAMMA not in saved_penalty.__code__.co_names:
                 raise SettingHadNoEffect(f"r1_gamma = {r1_gamma} has no effect: the notebook has no r1_penalty that reads "
@@ -165,6 +175,19 @@ def notebook_values(nb):
     if isinstance(nb.get(R1_GAMMA), (int, float)):
         values['r1_gamma'] = float(nb[R1_GAMMA])
     return values
+
+
+def _of_width(nb, network, channels):
+    """network, built with the notebook's CHANNELS set to channels while it runs (its variables are
+    made then; the other network keeps the notebook's width)."""
+    def network_of_its_own_width(*args, **kwargs):
+        width = nb[CHANNELS]
+        nb[CHANNELS] = channels
+        try:
+            return network(*args, **kwargs)
+        finally:
+            nb[CHANNELS] = width
+    return network_of_its_own_width
 
 
 def _augmentation(nb, random_shift, color, cutout, shifts):

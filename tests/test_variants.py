@@ -13,7 +13,7 @@ from facegen.variants import SettingHadNoEffect, variant
 CHANGED = {'network': 'classic', 'generator_dropout': 0.3, 'discriminator_dropout': 0.3, 'label_smoothing': 0.0,
            'alpha': 0.05, 'batch_size': 4, 'z_dim': 8, 'learning_rate': 0.004, 'beta1': 0.9, 'ema_half_life': 0,
            'augment_color': True, 'cutout': 0.5, 'loss': 'hinge', 'spectral_norm': True, 'd_rate_ratio': 4.0,
-           'r1_gamma': 10.0, 'channels': 32, 'image_size': 64}
+           'r1_gamma': 10.0, 'channels': 32, 'generator_channels': 32, 'image_size': 64}
 DATA_SETTINGS = ('image_size',)  # act on the Dataset, not on train(): shown in test_image_size.py
 
 
@@ -208,3 +208,15 @@ def test_channels_sets_both_networks_width_and_only_where_the_notebook_reads_it(
                 pass
     finally:
         nb['generator'] = own
+
+
+def test_generator_channels_widens_the_generator_alone(nb, digits):
+    wide = trained(nb, digits, generator_channels=96)
+    assert wide['generator/project/w'].shape[-1] == 7 * 7 * 384 and wide['generator/deconv1/w'].shape[2] == 192
+    assert wide['discriminator/conv1/w'].shape[-1] == 64, "the discriminator keeps the notebook's width"
+    both = trained(nb, digits, channels=32, generator_channels=96)
+    assert both['discriminator/conv1/w'].shape[-1] == 32 and both['generator/project/w'].shape[-1] == 7 * 7 * 384
+    assert nb['CHANNELS'] == 64, "the notebook's own width is back"
+    with pytest.raises(SettingHadNoEffect, match='generator_channels = 96 has no effect on the classic networks'):
+        with variant(nb, network='classic', generator_channels=96):
+            pass
