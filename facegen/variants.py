@@ -100,22 +100,10 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
                                          'd_rate_ratio out.')
             nb[RATE_RATIO] = d_rate_ratio
         if channels is not None:
-            if network != 'notebook':
-                raise SettingHadNoEffect(f'channels = {channels} has no effect on the {network} networks, whose widths '
-                                         'are their own: leave channels out.')
-            deaf = [name for name in ('discriminator', 'generator') if CHANNELS not in nb[name].__code__.co_names]
-            if deaf:
-                raise SettingHadNoEffect(f"channels = {channels} has no effect: the notebook's {' and '.join(deaf)} never "
-                                         f'read {CHANNELS}, their width. Use it there, or leave channels out.')
+            _check_width_setting(nb, 'channels', channels, network, ('discriminator', 'generator'))
             nb[CHANNELS] = channels
         if generator_channels is not None:
-            if network != 'notebook':
-                raise SettingHadNoEffect(f'generator_channels = {generator_channels} has no effect on the {network} '
-                                         'networks, whose widths are their own: leave generator_channels out.')
-            if CHANNELS not in nb['generator'].__code__.co_names:
-                raise SettingHadNoEffect(f"generator_channels = {generator_channels} has no effect: the notebook's "
-                                         f'generator never reads {CHANNELS}, its width. Use it there, or leave '
-                                         'generator_channels out.')
+            _check_width_setting(nb, 'generator_channels', generator_channels, network, ('generator',))
             nb['generator'] = _of_width(nb, saved['generator'], generator_channels)
         if r1_gamma is not None:
             if saved_penalty is None or R1_GAMMA not in saved_penalty.__code__.co_names:
@@ -175,6 +163,17 @@ def notebook_values(nb):
     if isinstance(nb.get(R1_GAMMA), (int, float)):
         values['r1_gamma'] = float(nb[R1_GAMMA])
     return values
+
+
+def _check_width_setting(nb, setting, value, network, names):
+    """A SettingHadNoEffect for a width setting where the networks `names` cannot take it."""
+    if network != 'notebook':
+        raise SettingHadNoEffect(f'{setting} = {value} has no effect on the {network} networks, whose widths '
+                                 f'are their own: leave {setting} out.')
+    deaf = [name for name in names if CHANNELS not in nb[name].__code__.co_names]
+    if deaf:
+        raise SettingHadNoEffect(f"{setting} = {value} has no effect: the notebook's {' and '.join(deaf)} never "
+                                 f'read {CHANNELS}, their width. Use it there, or leave {setting} out.')
 
 
 def _of_width(nb, network, channels):
