@@ -29,7 +29,7 @@ import numpy as np
 import helper
 from benchmarks.bench import TRAIN_READS
 from facegen import ops, variants
-from facegen.config import IMAGE_SIZE
+from facegen.config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, IMAGE_SIZE
 from facegen.env import import_tensorflow, native_stderr_silenced
 from facegen.notebook import ROOT, load_notebook_functions, training_settings
 from facegen.runs import EXPORTED_SAMPLES
@@ -464,6 +464,13 @@ def speed(args):
     print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
 
 
+def network_sizes(graph):
+    """Each network's trainable weights in graph, as a line: what --channels and --generator-channels changed."""
+    counts = {scope: sum(v.shape.num_elements() for v in graph.get_collection('trainable_variables', scope))
+              for scope in (DISCRIMINATOR_SCOPE, GENERATOR_SCOPE)}
+    return ', '.join(f'{scope} {count:,} weights' for scope, count in counts.items())
+
+
 def quality(args):
     """The notebook's train() with its hyperparameters for a wall-clock budget, then its exported samples."""
     nb = load_notebook_functions()
@@ -484,10 +491,16 @@ def quality(args):
         except ValueError as err:  # no images there: the one line the Dataset gives, not its traceback
             sys.exit(str(err))
         run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
+        try:
+            stack.enter_context(variants.variant(nb, channels=args.channels,
+                                                 generator_channels=args.generator_channels))
+        except variants.SettingHadNoEffect as err:  # a learner's notebook whose networks have no CHANNELS
+            sys.exit(f'{err} Nothing was run.')
         start = time.perf_counter()
-        with tf.Graph().as_default():
+        with tf.Graph().as_default() as graph:
             nb['train'](10 ** 6, batch_size, z_dim, learning_rate, hyper['beta1'], dataset.get_batches,
                         dataset.shape, dataset.image_mode, print_every=10 ** 9, show_every=10 ** 9, run=run)
+        print(f'{name}: {network_sizes(graph)}')
         print(f'{name}: {run.done} batches of {batch_size}, z of {z_dim} '
               f'({run.done * batch_size / dataset.shape[0]:.1f} epochs of {dataset.shape[0]:,} images) '
               f'in {(time.perf_counter() - start) / 60:.1f} min; '

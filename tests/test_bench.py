@@ -6,11 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from support import ROOT, RUN_PY
+from support import ROOT, RUN_PY, tf
 
 import helper
 from benchmarks import bench, measure
-from facegen import ops
+from facegen import ops, variants
 from facegen.config import CELEBA
 from facegen.notebook import training_settings
 from facegen.offline import STAND_INS, write_bundled
@@ -86,14 +86,21 @@ def test_peak_memory_is_the_processs_own_not_its_parents():
     del held
 
 
-def test_the_quality_mode_prints_the_projects_score(tmp_path):
+def test_the_quality_mode_prints_the_projects_score(tmp_path, nb):
     out = tmp_path / 'samples.npz'
     done = subprocess.run([sys.executable, RUN_PY, 'bench', '--quality', 'mnist', '-m', '0.05', '--z-dim', '8',
-                           '--out', str(out)],
+                           '--channels', '16', '--generator-channels', '8', '--out', str(out)],
                           capture_output=True, text=True, cwd=ROOT, env={**os.environ, 'FACEGEN_OFFLINE': '1'})
     assert done.returncode == 0, done.stderr[-2000:]
     assert out.exists() and 'quality (higher)' in done.stdout and 'judge: skipped' in done.stdout
     assert 'batches of 4, z of 8 (' in done.stdout  # the notebook's batch, the z asked for
+    # the networks it trained are as wide as asked: D at 16 channels, G at 8, as a sweep builds them
+    with tf.Graph().as_default() as graph, variants.variant(nb, channels=16, generator_channels=8):
+        nb['model_loss'](*nb['model_inputs'](28, 28, 1, 8)[:2], 1)
+    assert f'mnist: {measure.network_sizes(graph)}\n' in done.stdout
+    with tf.Graph().as_default() as notebook_width:
+        nb['model_loss'](*nb['model_inputs'](28, 28, 1, 8)[:2], 1)
+    assert measure.network_sizes(notebook_width) != measure.network_sizes(graph)
 
 
 def test_at_64_the_bench_times_the_notebooks_dcgan_network(nb):
@@ -121,7 +128,8 @@ def test_the_quality_mode_trains_and_scores_faces_at_64(tmp_path):
     (['--quality', 'mnist', '--image-size', '64'], 'mnist images are trained at 28 pixels a side. Nothing was run.'),
     (['--quality', 'celeba', '--data', '{empty}'], '--data {empty} holds no .jpg, nor does {empty}/img_align_celeba'),
     (['--quality', 'mnist', '--data', '{empty}'], '--quality mnist trains on the digits in data/'),
-    (['--quality', 'mnist', '--z-dim', '0'], '--z-dim 0: z holds 1 number or more. Nothing was run.')])
+    (['--quality', 'mnist', '--z-dim', '0'], '--z-dim 0: z holds 1 number or more. Nothing was run.'),
+    (['--quality', 'mnist', '--generator-channels', '0'], '--generator-channels 0: a layer has 1 channel or more.')])
 def test_impossible_arguments_are_refused_before_anything_runs(tmp_path, monkeypatch, arguments, message):
     empty = tmp_path / 'empty'
     empty.mkdir()
