@@ -95,12 +95,12 @@ def test_the_quality_mode_prints_the_projects_score(tmp_path, nb):
     assert out.exists() and 'quality (higher)' in done.stdout and 'judge: skipped' in done.stdout
     assert 'batches of 4, z of 8 (' in done.stdout  # the notebook's batch, the z asked for
     # the networks it trained are as wide as asked: D at 16 channels, G at 8, as a sweep builds them
-    with tf.Graph().as_default() as graph, variants.variant(nb, channels=16, generator_channels=8):
-        nb['model_loss'](*nb['model_inputs'](28, 28, 1, 8)[:2], 1)
-    assert f'mnist: {measure.network_sizes(graph)}\n' in done.stdout
-    with tf.Graph().as_default() as notebook_width:
-        nb['model_loss'](*nb['model_inputs'](28, 28, 1, 8)[:2], 1)
-    assert measure.network_sizes(notebook_width) != measure.network_sizes(graph)
+    def network_sizes(**widths):
+        with tf.Graph().as_default() as graph, variants.variant(nb, **widths):
+            nb['model_loss'](*nb['model_inputs'](28, 28, 1, 8)[:2], 1)
+        return measure.network_sizes(graph)
+    assert f'mnist: {network_sizes(channels=16, generator_channels=8)}\n' in done.stdout
+    assert network_sizes() != network_sizes(channels=16, generator_channels=8)
 
 
 def test_at_64_the_bench_times_the_notebooks_dcgan_network(nb):
