@@ -481,6 +481,11 @@ def quality(args):
     sized = '' if args.image_size == IMAGE_SIZE else f'_{args.image_size}px'
     out = os.path.abspath(args.out or os.path.join(ROOT, 'samples', f'bench_{name}{sized}_{args.minutes:g}min.npz'))
     with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(variants.variant(nb, channels=args.channels,
+                                                 generator_channels=args.generator_channels))
+        except variants.SettingHadNoEffect as err:  # a learner's notebook whose networks have no CHANNELS
+            sys.exit(f'{err} Nothing was run.')
         if args.data:
             data_dir = stack.enter_context(linked_data_dir(args.data))
         else:
@@ -491,11 +496,6 @@ def quality(args):
         except ValueError as err:  # no images there: the one line the Dataset gives, not its traceback
             sys.exit(str(err))
         run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
-        try:
-            stack.enter_context(variants.variant(nb, channels=args.channels,
-                                                 generator_channels=args.generator_channels))
-        except variants.SettingHadNoEffect as err:  # a learner's notebook whose networks have no CHANNELS
-            sys.exit(f'{err} Nothing was run.')
         start = time.perf_counter()
         with tf.Graph().as_default() as graph:
             nb['train'](10 ** 6, batch_size, z_dim, learning_rate, hyper['beta1'], dataset.get_batches,
