@@ -10,10 +10,11 @@
     python3 run.py lab                  open the notebook in JupyterLab, in the project's kernel
     python3 run.py test [PYTEST ARGS]   run the linter (ruff) and the test suite
     python3 run.py bench [ARGS]         speed and time-to-quality figures (benchmarks/bench.py --help)
-    python3 run.py sample RUN_DIR [-n N] [--out DIR]
+    python3 run.py sample RUN_DIR [-n N] [--out DIR] [--keep-share K]
                                         draw N images from the newest checkpoint in RUN_DIR (its
                                         meta graph alone, no notebook): DIR/samples.png, a grid,
-                                        and DIR/samples.npz, uint8 N x SIZE x SIZE x C at the run's size
+                                        and DIR/samples.npz, uint8 N x SIZE x SIZE x C at the run's size;
+                                        --keep-share K: of N / K draws, the N its discriminator rates most real
     python3 run.py score SAMPLES.npz [--dataset mnist|celeba] [--data DIR] [--fid]
                                         the quality score of generated images (facegen/score.py),
                                         with real images, noise and a mean image scored beside them;
@@ -161,16 +162,20 @@ EXAMPLE_RUN_DIR = 'runs/mnist_batch4_z16_lr0.0005_beta0.5'  # the notebook's dig
 GRID_IMAGES = 1024  # at most this many in samples.png (a 32 x 32 grid)
 
 
-def sample(run_dir, n_images, output_dir):
+def sample(run_dir, n_images, output_dir, keep_share=1.0):
     import numpy as np
 
     import helper
     from facegen.env import import_tensorflow
     from facegen.files import written_whole
-    from facegen.runs import checkpoints, random_z
+    from facegen.runs import REALNESS, check_keep_share, checkpoints, draw
 
     if n_images < 1:
         sys.exit(f'-n {n_images}: ask for at least 1 image.')
+    try:
+        check_keep_share(keep_share)
+    except ValueError as err:
+        sys.exit(f'--keep-share {keep_share}: {err}')
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         sys.exit(f'--out {output_dir} is a file: give a folder, where samples.png and samples.npz will be written.')
     if not os.path.isdir(run_dir):
@@ -183,6 +188,10 @@ def sample(run_dir, n_images, output_dir):
     written = []  # scratch files, removed however the command ends
     try:
         checkpoint, sess, input_z, samples = restore_for_sampling(tf, run_dir)
+        realness = (sess.graph.get_collection(REALNESS) or [None])[0]
+        if keep_share < 1 and realness is None:
+            sys.exit(f'--keep-share {keep_share}: {checkpoint} keeps no rating of its samples by the discriminator '
+                     '(its train() passed none to run.attach, or it predates them). Sample it with --keep-share 1.')
         with sess:
             shape = (n_images,) + tuple(samples.shape.as_list()[1:])
             os.makedirs(output_dir, exist_ok=True)
@@ -192,7 +201,7 @@ def sample(run_dir, n_images, output_dir):
             for start in generation_progress(range(0, n_images, SAMPLE_BATCH), n_images):
                 count = min(SAMPLE_BATCH, n_images - start)
                 images[start:start + count] = helper.generated_to_uint8(
-                    sess.run(samples, {input_z: random_z(count, input_z)}))
+                    draw(sess, samples, input_z, count, keep_share, realness))
         with written_whole(os.path.join(output_dir, 'samples.npz')) as partial, open(partial, 'wb') as f:
             np.savez_compressed(f, images=images)
         with written_whole(os.path.join(output_dir, 'samples.png')) as partial:
@@ -375,6 +384,8 @@ def main():
     draw.add_argument('run_dir', help=f'a run folder holding checkpoints, such as {EXAMPLE_RUN_DIR}')
     draw.add_argument('-n', type=int, default=64, help='how many images (default 64)')
     draw.add_argument('--out', default='.', help='folder for samples.png and samples.npz (default: here)')
+    draw.add_argument('--keep-share', type=float, default=1.0, metavar='K',
+                      help='keep the N of N / K draws the run\'s discriminator rates most real (default 1: every draw)')
     rate = commands.add_parser('score', help='the quality score of generated images, with reference figures')
     rate.add_argument('samples', help='an .npz holding `images`, uint8 N x 28 x 28 (x 3) or N x 64 x 64 x 3: '
                       'samples/mnist.npz, or what run.py sample wrote')
@@ -418,7 +429,7 @@ def main():
     elif args.command == 'bench':
         sys.exit(subprocess.call([sys.executable, '-m', 'benchmarks.bench'] + rest, cwd=ROOT))
     elif args.command == 'sample':
-        sample(args.run_dir, args.n, args.out)
+        sample(args.run_dir, args.n, args.out, args.keep_share)
     elif args.command == 'score':
         score(args.samples, args.dataset, args.data, args.fid)
     elif args.command == 'sweep':

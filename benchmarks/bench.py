@@ -7,9 +7,10 @@
                                                  this CPU's FMA peak
     python3 run.py bench --quality mnist -m 5    train the notebook's train() for 5 minutes, write
                                                  2,000 samples, print their score (facegen/score.py)
-                                                 and --judge's, if given; --z-dim, --channels and
-                                                 --generator-channels set what a sweep's z_dim,
-                                                 channels and generator_channels set
+                                                 and --judge's, if given; --z-dim, --channels,
+                                                 --generator-channels and --keep-share set what a
+                                                 sweep's z_dim, channels, generator_channels and
+                                                 keep_share set
     python3 run.py bench --image-size 64         the same at 64 x 64 (faces): the notebook's network
                                                  at 64 beside PyTorch's DCGAN example at 64
 
@@ -61,6 +62,9 @@ def main():
     parser.add_argument('--z-dim', type=int, help="quality: the numbers in z (default the notebook's)")
     parser.add_argument('--channels', type=int, help="quality: the notebook's CHANNELS, both networks' width (default its own)")
     parser.add_argument('--generator-channels', type=int, help='quality: CHANNELS in the generator alone (after --channels)')
+    parser.add_argument('--keep-share', type=float, default=1.0, metavar='K',
+                        help='quality: the samples are the 2,000 of 2,000 / K draws the discriminator rates most real '
+                             '(default 1: every draw)')
     parser.add_argument('--out', help='where --quality writes its samples (.npz)')
     parser.add_argument('--torch-reference', default=os.environ.get('FACEGEN_TORCH_REFERENCE'), metavar='FILE')
     parser.add_argument('--torch-python', default=os.environ.get('FACEGEN_TORCH_PYTHON', sys.executable))
@@ -77,6 +81,7 @@ def main():
                 (args.z_dim is not None and args.z_dim < 1, f'--z-dim {args.z_dim}: z holds 1 number or more'),
                 *((value is not None and value < 1, f'--{flag} {value}: a layer has 1 channel or more')
                   for flag, value in (('channels', args.channels), ('generator-channels', args.generator_channels))),
+                (not 0 < args.keep_share <= 1, f'--keep-share {args.keep_share:g}: a share above 0 and at most 1'),
                 (args.input_memory is not None and args.input_memory < 1, f'--input-memory {args.input_memory}: 1 or more'),
                 (args.data is not None and args.quality == 'mnist',
                  '--data names CelebA images; --quality mnist trains on the digits in data/ (downloaded, or the 5,000 '

@@ -495,7 +495,7 @@ def quality(args):
             dataset = helper.Dataset(name, data_dir=data_dir, image_size=args.image_size)
         except ValueError as err:  # no images there: the one line the Dataset gives, not its traceback
             sys.exit(str(err))
-        run = helper.TrainingRun(minutes=args.minutes, samples_path=out)
+        run = helper.TrainingRun(minutes=args.minutes, samples_path=out, keep_share=args.keep_share)
         start = time.perf_counter()
         with tf.Graph().as_default() as graph:
             nb['train'](10 ** 6, batch_size, z_dim, learning_rate, hyper['beta1'], dataset.get_batches,
@@ -504,7 +504,8 @@ def quality(args):
         print(f'{name}: {run.done} batches of {batch_size}, z of {z_dim} '
               f'({run.done * batch_size / dataset.shape[0]:.1f} epochs of {dataset.shape[0]:,} images) '
               f'in {(time.perf_counter() - start) / 60:.1f} min; '
-              f'{EXPORTED_SAMPLES:,} inference-mode samples in {out}')
+              f'{EXPORTED_SAMPLES:,} inference-mode samples in {out}'
+              + (f', the best of {EXPORTED_SAMPLES / args.keep_share:,.0f} draws by D' if args.keep_share < 1 else ''))
         with np.load(out) as samples:  # the project's own score; the face references need the data folder
             print(helper.score_samples(samples['images'], name, data_dir))
     print(f'judge: {judge(args, name, out)}')

@@ -31,6 +31,8 @@ tf = import_tensorflow()
 
 FIXED_Z_COUNT = 16     # images in each progress picture
 EXPORTED_SAMPLES = 2000  # images in samples_path: two of the score's draws, and the judge's N
+REALNESS = 'samples_realness'  # the collection of D's logits of the inference samples, which run.py sample reads
+RATINGS = 4  # D's passes over the draws: the notebook's D rates a batch at one random shift, which moves its ratings
 LOCK_FILE = '.lock'
 IMAGE_SHAPE = 'image_shape'  # the variable that says what size of image a checkpoint's generator draws
 BATCHES_PER_EPOCH = 'batches_per_epoch'  # and the one that says how many batches its data made an epoch
@@ -73,23 +75,31 @@ class TrainingRun:
                  by raising); after the run, .interrupted says whether Ctrl-C ended it
     ema_half_life  the half-life, in images seen, of the generator's weight average (facegen/average.py),
                  which draws every picture and sample of the run; 0: no average, the last step's weights
+    keep_share   the share of the generator's draws its samples keep: those the discriminator finds most
+                 real (draw()); 1: every draw
     """
 
     def __init__(self, folder=None, max_batches=None, minutes=None, samples_path=None,
                  checkpoint_every=500, keep_checkpoints=3, picture_every=100, after_batch=None,
-                 ema_half_life=average.HALF_LIFE_IMAGES):
+                 ema_half_life=average.HALF_LIFE_IMAGES, keep_share=1.0):
+        check_keep_share(keep_share)
         self.folder, self.max_batches, self.minutes, self.samples_path = folder, max_batches, minutes, samples_path
         self.checkpoint_every, self.keep_checkpoints, self.picture_every = checkpoint_every, keep_checkpoints, picture_every
-        self.after_batch, self.ema_half_life = after_batch, ema_half_life
+        self.after_batch, self.ema_half_life, self.keep_share = after_batch, ema_half_life, keep_share
         self.done, self.losses, self.interrupted = 0, [], False
         self.average, self.batch_size = None, None
 
     # ------------------------------------------------------------ building, before the session
 
-    def attach(self, input_z, samples):
+    def attach(self, input_z, samples, realness=None):
         """Called once the model and its optimizers are built, so that the Saver sees every variable.
-        `samples` is the generator in inference mode on input_z."""
-        self.input_z, self.samples = input_z, samples
+        `samples` is the generator in inference mode on input_z; `realness`, the discriminator's logits
+        of them, lets the run keep the draws D finds most real (keep_share)."""
+        if realness is None and self.keep_share < 1:
+            raise ValueError(f'keep_share = {self.keep_share} needs the discriminator\'s logits of the samples to '
+                             'choose by: train() passes them as run.attach(input_z, samples, '
+                             'discriminator(samples, reuse=True)[1]). Pass them, or leave keep_share at 1.')
+        self.input_z, self.samples, self.realness = input_z, samples, realness
         self.global_step = tf.train.get_or_create_global_step()
         self._step_value = tf.placeholder(self.global_step.dtype, [], name='step_value')
         self._set_step = tf.assign(self.global_step, self._step_value)
@@ -103,6 +113,8 @@ class TrainingRun:
         self._set_batches_per_epoch = tf.assign(self._batches_per_epoch, self._step_value)
         tf.add_to_collection('input_z', input_z)  # what `python run.py sample` feeds
         tf.add_to_collection('samples', samples)  # and fetches, from the meta graph alone
+        if realness is not None:
+            tf.add_to_collection(REALNESS, realness)
         if self.ema_half_life:
             self.average = average.GeneratorAverage(self.ema_half_life)
         # relative paths in the `checkpoint` index, so that a moved or copied folder still knows its own
@@ -298,9 +310,9 @@ class TrainingRun:
             raise self._folder_error(err) from None
 
     def generate(self, count):
-        """count images from the generator in inference mode, as uint8."""
+        """count images from the generator in inference mode, as uint8, the share keep_share of its draws."""
         with self.drawing():
-            return generated_to_uint8(self.sess.run(self.samples, {self.input_z: random_z(count, self.input_z)}))
+            return generated_to_uint8(draw(self.sess, self.samples, self.input_z, count, self.keep_share, self.realness))
 
     def export_samples(self):
         images = self.generate(EXPORTED_SAMPLES)
@@ -322,6 +334,24 @@ _CHECKPOINT_INDEX = re.compile(re.escape(CHECKPOINT_PREFIX) + r'-(\d+)\.index')
 def random_z(count, input_z):
     """count draws of z for the input_z placeholder, from the range train() feeds it."""
     return np.random.uniform(*Z_RANGE, size=(count, int(input_z.shape[-1])))
+
+
+def check_keep_share(keep_share):
+    if not 0 < keep_share <= 1:
+        raise ValueError(f'keep_share = {keep_share}: give a share above 0 and at most 1 (1 keeps every draw).')
+
+
+def draw(sess, samples, input_z, count, keep_share=1.0, realness=None):
+    """count images of `samples` (the generator's output range): with keep_share 1, count draws of z;
+    below it, the count of count / keep_share draws that `realness` (D's logits of samples, averaged
+    over RATINGS passes) rates most real, in the order drawn. Discriminator rejection sampling in its
+    simplest form (Azadi et al. 2019): the trained D knows what the generator still draws badly."""
+    check_keep_share(keep_share)
+    if keep_share == 1:
+        return sess.run(samples, {input_z: random_z(count, input_z)})
+    images = sess.run(samples, {input_z: random_z(int(np.ceil(count / keep_share)), input_z)})
+    rating = np.mean([sess.run(realness, {samples: images}) for _ in range(RATINGS)], axis=0).reshape(-1)
+    return images[np.sort(np.argsort(-rating, kind='stable')[:count])]
 
 
 def checkpoints(folder):

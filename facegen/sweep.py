@@ -96,6 +96,8 @@ HYPERPARAMETERS = {
                       lambda v: 0 <= v < 1, "variants.variant: the notebook's random_cutout after its random_shift in D"),
     'ema_half_life': Setting(int, average.HALF_LIFE_IMAGES, 'a whole number of images, at least 0 (0: no average)',
                              lambda v: v >= 0, "TrainingRun: the half-life of the generator's weight average"),
+    'keep_share': Setting(float, 1.0, 'above 0 and at most 1 (1: every draw)', lambda v: 0 < v <= 1,
+                          "TrainingRun: the share of the generator's draws its samples keep, those D finds most real"),
     'loss': Setting(str, 'notebook', f'one of {", ".join(LOSSES)}', lambda v: v in LOSSES,
                     "variants.variant: model_loss's, or the hinge loss on the same networks"),
     'spectral_norm': Setting(bool, False, 'true or false', lambda v: True,
@@ -700,7 +702,7 @@ def run_folder(sweep_dir, spec, point, seed, budget, dataset):
 def train_with(nb, settings, data, run, seed):
     """The notebook's train() on data with every setting in its place (HYPERPARAMETERS' `goes`), in
     a graph of its own, seeded; returns the graph."""
-    run.ema_half_life = settings['ema_half_life']
+    run.ema_half_life, run.keep_share = settings['ema_half_life'], settings['keep_share']
     with tf.Graph().as_default() as graph, variant(nb, **{name: settings[name] for name in VARIANT_SETTINGS}):
         tf.set_random_seed(seed)  # the weights' draws; train() draws its z with NumPy
         np.random.seed(seed)

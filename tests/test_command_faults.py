@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from support import ROOT, RUN_PY, read_only_command, tf, train
 
+import helper
 from facegen.config import MNIST
 from facegen.offline import write_bundled
 
@@ -245,6 +246,26 @@ def test_sample_rewrites_whole_files_only(trained_run, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ['samples.npz', 'samples.png'], 'no partial file left'
 
 
+def test_sample_keeps_the_share_its_discriminator_rates_best_and_names_a_run_that_cannot(nb, digits, trained_run,
+                                                                                          tmp_path):
+    done = run_py('sample', trained_run, '-n', 6, '--keep-share', 0.5, '--out', tmp_path / 'out')
+    assert done.returncode == 0, done.stderr
+    assert np.load(tmp_path / 'out' / 'samples.npz')['images'].shape == (6, 28, 28, 1)
+    assert_one_line(run_py('sample', trained_run, '--keep-share', 0, '--out', tmp_path / 'zero'),
+                    '--keep-share 0', 'above 0 and at most 1')
+
+    class RunWithoutRealness(helper.TrainingRun):  # as a train() that passes no rating to run.attach
+        def attach(self, input_z, samples, realness=None):
+            super().attach(input_z, samples)
+
+    with tf.Graph().as_default():
+        nb['train'](1, 8, 16, 0.0005, 0.5, digits.get_batches, digits.shape, digits.image_mode,
+                    print_every=10 ** 9, show_every=10 ** 9, run=RunWithoutRealness(str(tmp_path / 'unrated')))
+    assert_one_line(run_py('sample', tmp_path / 'unrated', '--keep-share', 0.5, '--out', tmp_path / 'none'),
+                    'keeps no rating of its samples', '--keep-share 1')
+    assert not (tmp_path / 'zero').exists() and not (tmp_path / 'none').exists()
+
+
 # ------------------------------------------------------------------ run.py bench, and caches
 
 @pytest.mark.parametrize('arguments, says', [
@@ -252,6 +273,7 @@ def test_sample_rewrites_whole_files_only(trained_run, tmp_path):
     (['--steps', '0'], '--steps 0'),
     (['--quality', 'mnist', '-m', '-1'], '-m -1'),
     (['--quality', 'mnist', '--learning-rate', '0'], '--learning-rate 0'),
+    (['--quality', 'mnist', '--keep-share', '1.5'], '--keep-share 1.5'),
     (['--quality', 'celeba', '--data', '/no/such/folder'], 'is not a folder'),
 ])
 def test_bench_names_impossible_arguments_before_running_anything(arguments, says):

@@ -13,8 +13,9 @@ from facegen.variants import SettingHadNoEffect, variant
 CHANGED = {'network': 'classic', 'generator_dropout': 0.3, 'discriminator_dropout': 0.3, 'label_smoothing': 0.0,
            'alpha': 0.05, 'batch_size': 4, 'z_dim': 8, 'learning_rate': 0.004, 'beta1': 0.9, 'ema_half_life': 0,
            'augment_color': True, 'cutout': 0.5, 'loss': 'hinge', 'spectral_norm': True, 'd_rate_ratio': 4.0,
-           'r1_gamma': 10.0, 'channels': 32, 'generator_channels': 32, 'image_size': 64}
+           'r1_gamma': 10.0, 'channels': 32, 'generator_channels': 32, 'image_size': 64, 'keep_share': 0.5}
 DATA_SETTINGS = ('image_size',)  # act on the Dataset, not on train(): shown in test_image_size.py
+DRAWING_SETTINGS = ('keep_share',)  # act on what a trained run draws, not on what it trains: shown below
 
 
 def trained(nb, digits, **changes):
@@ -49,12 +50,24 @@ def test_training_with_the_same_settings_and_seed_repeats(nb, digits, baseline):
     assert all(np.array_equal(again[name], baseline[name]) for name in baseline)
 
 
-@pytest.mark.parametrize('name', sorted(set(CHANGED) - set(DATA_SETTINGS)))
+@pytest.mark.parametrize('name', sorted(set(CHANGED) - set(DATA_SETTINGS) - set(DRAWING_SETTINGS)))
 def test_each_setting_changes_what_is_trained(nb, digits, baseline, name):
     changed = trained(nb, digits, **{name: CHANGED[name]})
     same = changed.keys() == baseline.keys() and all(
         np.array_equal(changed[key], baseline[key]) for key in baseline)
     assert not same, f'{name} = {CHANGED[name]!r} trained exactly what the defaults train'
+
+
+def test_keep_share_changes_what_a_trained_run_draws(nb, digits):
+    drawn = {}
+    for share in (1.0, CHANGED['keep_share']):
+        settings = {**sweep.settings_for('mnist', {}, {'fixed': {}}), 'batch_size': 8, 'z_dim': 16, 'keep_share': share}
+        digits.reseed(0)
+        run = helper.TrainingRun(max_batches=2, after_batch=lambda run: drawn.setdefault(
+            run.keep_share, run.generate(16)) if run.done == 2 else None)
+        sweep.train_with(nb, settings, digits, run, seed=0)
+    assert drawn.keys() == {1.0, CHANGED['keep_share']}
+    assert not np.array_equal(drawn[1.0], drawn[CHANGED['keep_share']]), 'keep_share drew what every draw gives'
 
 
 def test_a_setting_the_networks_give_no_place_is_an_error(nb, digits):
