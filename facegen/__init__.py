@@ -10,7 +10,8 @@
     images    reading, cropping and drawing images
     dataset   Dataset: decoded once into a cache, served as shuffled batches
     ops       the generator's transposed convolution, with a faster CPU gradient
-    runs      TrainingRun: a run folder's checkpoints, resume, TensorBoard, pictures, samples
+    runs      TrainingRun: a run folder's checkpoints, resume, TensorBoard, pictures, samples; draw, which
+              can keep the draws the discriminator rates most real
     average   the generator's weights averaged over training, which every picture is drawn with
     files     writing a file whole or not at all (caches, samples)
     score     the quality score of generated digits and faces, with reference figures

@@ -24,7 +24,8 @@ A SPEC (TOML) names the datasets each trial trains, its budget, what is swept an
 
 The hyperparameters (HYPERPARAMETERS, one table: each one's kind, the values it takes and where it
 goes) default to the notebook's: its training cells' batch_size, z_dim, learning_rate and beta1 for
-each dataset, its network with its own slope and smoothing, TrainingRun's weight average. A spec is
+each dataset, its network with its own slope and smoothing, TrainingRun's weight average and its
+keep_share of 1 (every draw; below 1, the draws D rates most real: facegen/runs.draw). A spec is
 checked whole before anything is created: a misspelt key or an impossible value is one line.
 
 A trial's value is its quality (facegen/score.py: 0 noise, 1 real images), averaged over the
