@@ -42,6 +42,12 @@ def restored(nb, run_dir, epochs=2):
                 return run, {v.op.name: sess.run(v) for v in tf.global_variables()}
 
 
+class RunWithoutRealness(helper.TrainingRun):
+    """A TrainingRun attached as a train() that passes no rating of its samples by D attaches it."""
+    def attach(self, input_z, samples, realness=None):
+        super().attach(input_z, samples)
+
+
 def checkpoint_step(run_dir):
     """The step of the newest checkpoint TensorFlow's own index names, read as TensorFlow reads it."""
     latest = tf.train.latest_checkpoint(str(run_dir))

@@ -10,9 +10,8 @@ import time
 
 import numpy as np
 import pytest
-from support import ROOT, RUN_PY, read_only_command, tf, train
+from support import ROOT, RUN_PY, RunWithoutRealness, read_only_command, tf, train
 
-import helper
 from facegen.config import MNIST
 from facegen.offline import write_bundled
 
@@ -253,10 +252,6 @@ def test_sample_keeps_the_share_its_discriminator_rates_best_and_names_a_run_tha
     assert np.load(tmp_path / 'out' / 'samples.npz')['images'].shape == (6, 28, 28, 1)
     assert_one_line(run_py('sample', trained_run, '--keep-share', 0, '--out', tmp_path / 'zero'),
                     '--keep-share 0', 'above 0 and at most 1')
-
-    class RunWithoutRealness(helper.TrainingRun):  # as a train() that passes no rating to run.attach
-        def attach(self, input_z, samples, realness=None):
-            super().attach(input_z, samples)
 
     with tf.Graph().as_default():
         nb['train'](1, 8, 16, 0.0005, 0.5, digits.get_batches, digits.shape, digits.image_mode,

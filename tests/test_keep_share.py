@@ -3,7 +3,7 @@ keeps, that a run of the notebook's train() keeps them in its samples, and the e
 has no rating to keep them by. Real graphs; the notebook's network on 48 real digits."""
 import numpy as np
 import pytest
-from support import tf
+from support import RunWithoutRealness, tf
 
 import helper
 from facegen.runs import RATINGS, draw
@@ -23,12 +23,6 @@ def test_draw_keeps_the_best_rated_share_in_the_order_drawn():
     assert kept.shape == (10, 3)
     np.testing.assert_allclose(kept, every[best], rtol=1e-6)
     assert kept.sum(axis=1).min() >= np.sort(rating)[-10] - 1e-6
-
-
-class RunWithoutRealness(helper.TrainingRun):
-    """A TrainingRun attached as a train() that does not pass the discriminator's rating attaches it."""
-    def attach(self, input_z, samples, realness=None):
-        super().attach(input_z, samples)
 
 
 def test_a_run_that_keeps_half_its_draws_exports_ones_its_discriminator_rates_above_every_draw(nb, digits, tmp_path):
