@@ -166,16 +166,15 @@ def sample(run_dir, n_images, output_dir, keep_share=1.0):
     import numpy as np
 
     import helper
+    from facegen.config import KEEP_SHARES, is_keep_share
     from facegen.env import import_tensorflow
     from facegen.files import written_whole
-    from facegen.runs import REALNESS, check_keep_share, checkpoints, draw
+    from facegen.runs import REALNESS, checkpoints, draw
 
     if n_images < 1:
         sys.exit(f'-n {n_images}: ask for at least 1 image.')
-    try:
-        check_keep_share(keep_share)
-    except ValueError as err:
-        sys.exit(f'--keep-share {keep_share}: {err}')
+    if not is_keep_share(keep_share):
+        sys.exit(f'--keep-share {keep_share:g}: give a share {KEEP_SHARES}.')
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         sys.exit(f'--out {output_dir} is a file: give a folder, where samples.png and samples.npz will be written.')
     if not os.path.isdir(run_dir):
@@ -190,7 +189,7 @@ def sample(run_dir, n_images, output_dir, keep_share=1.0):
         checkpoint, sess, input_z, samples = restore_for_sampling(tf, run_dir)
         realness = (sess.graph.get_collection(REALNESS) or [None])[0]
         if keep_share < 1 and realness is None:
-            sys.exit(f'--keep-share {keep_share}: {checkpoint} keeps no rating of its samples by the discriminator '
+            sys.exit(f'--keep-share {keep_share:g}: {checkpoint} keeps no rating of its samples by the discriminator '
                      '(its train() passed none to run.attach, or it predates them). Sample it with --keep-share 1.')
         with sess:
             shape = (n_images,) + tuple(samples.shape.as_list()[1:])

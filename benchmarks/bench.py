@@ -30,7 +30,7 @@ import glob
 import os
 import sys
 
-from facegen.config import CELEBA, DATASETS, IMAGE_SIZE
+from facegen.config import CELEBA, DATASETS, IMAGE_SIZE, KEEP_SHARES, is_keep_share
 
 TRAIN_READS = 3  # the training steps are timed in this many reads, taken in turn; the best is printed
 
@@ -81,7 +81,7 @@ def main():
                 (args.z_dim is not None and args.z_dim < 1, f'--z-dim {args.z_dim}: z holds 1 number or more'),
                 *((value is not None and value < 1, f'--{flag} {value}: a layer has 1 channel or more')
                   for flag, value in (('channels', args.channels), ('generator-channels', args.generator_channels))),
-                (not 0 < args.keep_share <= 1, f'--keep-share {args.keep_share:g}: a share above 0 and at most 1'),
+                (not is_keep_share(args.keep_share), f'--keep-share {args.keep_share:g}: give a share {KEEP_SHARES}'),
                 (args.input_memory is not None and args.input_memory < 1, f'--input-memory {args.input_memory}: 1 or more'),
                 (args.data is not None and args.quality == 'mnist',
                  '--data names CelebA images; --quality mnist trains on the digits in data/ (downloaded, or the 5,000 '

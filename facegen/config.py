@@ -9,6 +9,7 @@ CELEBA_FACE_CROP = 108   # the centre square of an aligned 178x218 CelebA image 
 CELEBA_FRAME = (178, 218)  # width, height of an aligned CelebA image
 DISCRIMINATOR_SCOPE, GENERATOR_SCOPE = 'discriminator', 'generator'
 CHANNELS = {'L': 1, 'RGB': 3}  # colour channels of each image mode
+KEEP_SHARES = 'above 0 and at most 1 (1 keeps every draw)'  # the shares of its draws a run can keep (is_keep_share)
 
 # One dataset, described whole: what to fetch and how to check it, how to unpack it (`extract`: a
 # key of extract.EXTRACTORS), the square its images are cropped to before resizing (None: the whole
@@ -64,6 +65,11 @@ def size_keyword(image_size):
     """The keyword a generator is called with to draw image_size x image_size images: none at the
     original's 28, so that a classic generator, written for 28 alone, is called as it expects."""
     return {} if int(image_size) == IMAGE_SIZE else {'image_size': int(image_size)}
+
+
+def is_keep_share(value):
+    """Whether a run can keep this share of the generator's draws (KEEP_SHARES says which it can)."""
+    return 0 < value <= 1
 
 
 def check_image_size(spec, image_size):

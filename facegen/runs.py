@@ -23,7 +23,7 @@ except ImportError:  # Windows: no folder lock
     fcntl = None
 
 from . import average
-from .config import CHANNELS, IMAGE_SIZES, Z_RANGE
+from .config import CHANNELS, IMAGE_SIZES, KEEP_SHARES, Z_RANGE, is_keep_share
 from .env import import_tensorflow, progress
 from .images import generated_to_uint8, images_square_grid
 
@@ -337,8 +337,8 @@ def random_z(count, input_z):
 
 
 def check_keep_share(keep_share):
-    if not 0 < keep_share <= 1:
-        raise ValueError(f'keep_share = {keep_share}: give a share above 0 and at most 1 (1 keeps every draw).')
+    if not is_keep_share(keep_share):
+        raise ValueError(f'keep_share = {keep_share}: give a share {KEEP_SHARES}.')
 
 
 def draw(sess, samples, input_z, count, keep_share=1.0, realness=None):

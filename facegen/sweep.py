@@ -60,7 +60,7 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from . import average
-from .config import DATASETS, IMAGE_SIZE, IMAGE_SIZES, check_image_size
+from .config import DATASETS, IMAGE_SIZE, IMAGE_SIZES, KEEP_SHARES, check_image_size, is_keep_share
 from .dataset import Dataset
 from .download import download_extract
 from .env import import_tensorflow, progress
@@ -97,7 +97,7 @@ HYPERPARAMETERS = {
                       lambda v: 0 <= v < 1, "variants.variant: the notebook's random_cutout after its random_shift in D"),
     'ema_half_life': Setting(int, average.HALF_LIFE_IMAGES, 'a whole number of images, at least 0 (0: no average)',
                              lambda v: v >= 0, "TrainingRun: the half-life of the generator's weight average"),
-    'keep_share': Setting(float, 1.0, 'above 0 and at most 1 (1: every draw)', lambda v: 0 < v <= 1,
+    'keep_share': Setting(float, 1.0, KEEP_SHARES, is_keep_share,
                           "TrainingRun: the share of the generator's draws its samples keep, those D finds most real"),
     'loss': Setting(str, 'notebook', f'one of {", ".join(LOSSES)}', lambda v: v in LOSSES,
                     "variants.variant: model_loss's, or the hinge loss on the same networks"),
