@@ -8,9 +8,9 @@
     python3 run.py bench --quality mnist -m 5    train the notebook's train() for 5 minutes, write
                                                  2,000 samples, print their score (facegen/score.py)
                                                  and --judge's, if given; --z-dim, --channels,
-                                                 --generator-channels and --keep-share set what a
-                                                 sweep's z_dim, channels, generator_channels and
-                                                 keep_share set
+                                                 --generator-channels, --latent-classes,
+                                                 --class-information and --keep-share set what a
+                                                 sweep's settings of those names set
     python3 run.py bench --image-size 64         the same at 64 x 64 (faces): the notebook's network
                                                  at 64 beside PyTorch's DCGAN example at 64
 
@@ -30,7 +30,7 @@ import glob
 import os
 import sys
 
-from facegen.config import CELEBA, DATASETS, IMAGE_SIZE, KEEP_SHARES, is_keep_share
+from facegen.config import CELEBA, DATASETS, IMAGE_SIZE, KEEP_SHARES, LATENT_CLASSES, is_keep_share, is_latent_classes
 
 TRAIN_READS = 3  # the training steps are timed in this many reads, taken in turn; the best is printed
 
@@ -62,6 +62,11 @@ def main():
     parser.add_argument('--z-dim', type=int, help="quality: the numbers in z (default the notebook's)")
     parser.add_argument('--channels', type=int, help="quality: the notebook's CHANNELS, both networks' width (default its own)")
     parser.add_argument('--generator-channels', type=int, help='quality: CHANNELS in the generator alone (after --channels)')
+    parser.add_argument('--latent-classes', type=int, default=0, metavar='K',
+                        help="quality: z's first number picks one of K classes, one-hot in the generator (default 0: none)")
+    parser.add_argument('--class-information', type=float, default=0.0, metavar='W',
+                        help="quality: weight in G's loss of a reader's failure to tell z's class (InfoGAN; "
+                             'needs --latent-classes; default 0: none)')
     parser.add_argument('--keep-share', type=float, default=1.0, metavar='K',
                         help='quality: the samples are the 2,000 of 2,000 / K draws the discriminator rates most real '
                              '(default 1: every draw)')
@@ -81,6 +86,12 @@ def main():
                 (args.z_dim is not None and args.z_dim < 1, f'--z-dim {args.z_dim}: z holds 1 number or more'),
                 *((value is not None and value < 1, f'--{flag} {value}: a layer has 1 channel or more')
                   for flag, value in (('channels', args.channels), ('generator-channels', args.generator_channels))),
+                (not is_latent_classes(args.latent_classes), f'--latent-classes {args.latent_classes}: give {LATENT_CLASSES}'),
+                (args.latent_classes and args.z_dim is not None and args.z_dim < 2,
+                 f'--z-dim {args.z_dim}: --latent-classes takes z\'s first number for the class, so z needs 2 or more'),
+                (args.class_information < 0, f'--class-information {args.class_information:g}: a weight of 0 or more'),
+                (args.class_information and not args.latent_classes,
+                 f'--class-information {args.class_information:g}: give --latent-classes too, the classes it reads'),
                 (not is_keep_share(args.keep_share), f'--keep-share {args.keep_share:g}: give a share {KEEP_SHARES}'),
                 (args.input_memory is not None and args.input_memory < 1, f'--input-memory {args.input_memory}: 1 or more'),
                 (args.data is not None and args.quality == 'mnist',

@@ -483,7 +483,9 @@ def quality(args):
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(variants.variant(nb, channels=args.channels,
-                                                 generator_channels=args.generator_channels))
+                                                 generator_channels=args.generator_channels,
+                                                 latent_classes=args.latent_classes,
+                                                 class_information=args.class_information))
         except variants.SettingHadNoEffect as err:  # a learner's notebook whose networks have no CHANNELS
             sys.exit(f'{err} Nothing was run.')
         if args.data:

@@ -10,6 +10,7 @@ CELEBA_FRAME = (178, 218)  # width, height of an aligned CelebA image
 DISCRIMINATOR_SCOPE, GENERATOR_SCOPE = 'discriminator', 'generator'
 CHANNELS = {'L': 1, 'RGB': 3}  # colour channels of each image mode
 KEEP_SHARES = 'above 0 and at most 1 (1 keeps every draw)'  # the shares of its draws a run can keep (is_keep_share)
+LATENT_CLASSES = '0 (none) or a whole number of at least 2'  # the classes z's first number can pick (is_latent_classes)
 
 # One dataset, described whole: what to fetch and how to check it, how to unpack it (`extract`: a
 # key of extract.EXTRACTORS), the square its images are cropped to before resizing (None: the whole
@@ -70,6 +71,11 @@ def size_keyword(image_size):
 def is_keep_share(value):
     """Whether a run can keep this share of the generator's draws (KEEP_SHARES says which it can)."""
     return 0 < value <= 1
+
+
+def is_latent_classes(value):
+    """Whether z's first number can pick among this many classes (LATENT_CLASSES says which)."""
+    return value == 0 or value >= 2
 
 
 def check_image_size(spec, image_size):

@@ -60,7 +60,16 @@ from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from . import average
-from .config import DATASETS, IMAGE_SIZE, IMAGE_SIZES, KEEP_SHARES, check_image_size, is_keep_share
+from .config import (
+    DATASETS,
+    IMAGE_SIZE,
+    IMAGE_SIZES,
+    KEEP_SHARES,
+    LATENT_CLASSES,
+    check_image_size,
+    is_keep_share,
+    is_latent_classes,
+)
 from .dataset import Dataset
 from .download import download_extract
 from .env import import_tensorflow, progress
@@ -111,6 +120,10 @@ HYPERPARAMETERS = {
                         "variants.variant: the notebook's CHANNELS, D's first layer's and G's last hidden layer's"),
     'generator_channels': Setting(int, None, 'a whole number of at least 1', lambda v: v >= 1,
                                   "variants.variant: the notebook's CHANNELS in the generator alone (after channels)"),
+    'latent_classes': Setting(int, 0, LATENT_CLASSES, is_latent_classes,
+                              "variants.variant: z's first number picks one of this many classes, one-hot in G"),
+    'class_information': Setting(float, 0.0, 'at least 0 (0: none)', lambda v: v >= 0,
+                                 "variants.variant: weight in G's loss of a reader's failure to tell z's class"),
     'image_size': Setting(int, IMAGE_SIZE, f'a side the datasets take ({", ".join(str(s) for s in IMAGE_SIZES)})',
                           lambda v: v in IMAGE_SIZES, "Dataset and Scorer: the side of the images trained and scored"),
 }

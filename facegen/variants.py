@@ -17,7 +17,7 @@ import contextlib
 import functools
 import inspect
 
-from .config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, size_keyword
+from .config import DISCRIMINATOR_SCOPE, GENERATOR_SCOPE, LATENT_CLASSES, Z_RANGE, is_latent_classes, size_keyword
 from .env import import_tensorflow
 
 tf = import_tensorflow()
@@ -57,7 +57,8 @@ def classic_networks(nb):
 @contextlib.contextmanager
 def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_dropout=0.0,
             discriminator_dropout=0.0, augment_color=False, cutout=0.0, loss='notebook', spectral_norm=False,
-            d_rate_ratio=None, r1_gamma=None, channels=None, generator_channels=None):
+            d_rate_ratio=None, r1_gamma=None, channels=None, generator_channels=None, latent_classes=0,
+            class_information=0.0):
     """A block in which the notebook's train() builds `network` with these settings; None keeps the
     notebook's own value (its lrelu's leak, its model_loss's smoothing, its model_opt's ratio of D's
     learning rate to G's). augment_color and cutout add DiffAugment's colour and cutout (the
@@ -66,7 +67,9 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
     spectral_norm divides each of D's weight matrices by its largest singular value; r1_gamma sets
     the notebook's R1_GAMMA, the weight of the lazy R1 penalty its model_loss adds to D's loss (the
     hinge loss adds it too). channels sets the notebook's CHANNELS, the width of both networks;
-    generator_channels sets it in the generator alone (after channels, if both are given)."""
+    generator_channels sets it in the generator alone (after channels, if both are given).
+    latent_classes (K) hands the generator z's first number as one of K classes, one-hot;
+    class_information adds InfoGAN's term for them to G's loss, at that weight."""
     if network not in NETWORKS:
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
     if loss not in LOSSES:
@@ -117,6 +120,16 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
             nb['r1_penalty'] = counted_penalty
         if network == 'classic':
             nb['discriminator'], nb['generator'] = classic_networks(nb)
+        if not is_latent_classes(latent_classes):
+            raise ValueError(f'latent_classes = {latent_classes}: give {LATENT_CLASSES}.')
+        if class_information and not latent_classes:
+            raise ValueError(f'class_information = {class_information} needs latent_classes, the classes it '
+                             'asks the generator to draw apart: set both, or leave class_information out.')
+        if latent_classes:
+            drawn = []  # (z, images) of each generator built to train
+            nb['generator'] = _of_latent_classes(nb['generator'], latent_classes, drawn)
+            if class_information:
+                nb['model_loss'] = _reading_classes(nb, nb['model_loss'], drawn, latent_classes, class_information)
         if spectral_norm:
             nb['discriminator'] = _spectrally_normalized(nb['discriminator'])
         if loss == 'hinge':
@@ -187,6 +200,43 @@ def _of_width(nb, network, channels):
         finally:
             nb[CHANNELS] = width
     return network_of_its_own_width
+
+
+def _class_of(z, classes):
+    """Which of `classes` equal parts of z's range z's first number lies in."""
+    low, high = Z_RANGE
+    return tf.clip_by_value(tf.cast(tf.floor((z[:, 0] - low) / (high - low) * classes), tf.int32), 0, classes - 1)
+
+
+def _reading_classes(nb, model_loss, drawn, classes, weight):
+    """model_loss, with weight times how badly a small reader tells z's class from the generated image
+    added to G's loss; the reader, in G's scope, learns from the same loss (InfoGAN's mutual
+    information term for a categorical code, Chen et al. 2016, with a reader of its own)."""
+    def loss(input_real, input_z, out_channel_dim, *args, **kwargs):
+        d_loss, g_loss = model_loss(input_real, input_z, out_channel_dim, *args, **kwargs)
+        z, images = drawn[-1]
+        with tf.variable_scope(GENERATOR_SCOPE, reuse=tf.AUTO_REUSE), tf.variable_scope('class_reader'):
+            h = tf.nn.leaky_relu(nb['conv'](images, 32, 'conv1'))
+            h = tf.nn.leaky_relu(nb['conv'](h, 64, 'conv2'))
+            logits = nb['dense'](tf.reshape(h, [-1, int(h.shape[1] * h.shape[2] * h.shape[3])]), classes, 'logits')
+        misread = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=_class_of(z, classes), logits=logits))
+        return d_loss, g_loss + weight * misread
+    return loss
+
+
+def _of_latent_classes(generator, classes, drawn):
+    """generator, given z's first number as one of `classes` equal parts of its range, one-hot, in its
+    place: a latent with a discrete part, so that G may draw disconnected modes (digits) with no
+    path of draws between them (DeLiGAN, Gurumurthy et al. 2017; Tanielian et al. 2020)."""
+    def generator_of_classes(z, *args, **kwargs):
+        if int(z.shape[-1]) < 2:
+            raise ValueError(f'latent_classes = {classes} needs a z of 2 numbers or more (the first picks the class, '
+                             f'the others vary the image within it), not {int(z.shape[-1])}: raise z_dim.')
+        images = generator(tf.concat([tf.one_hot(_class_of(z, classes), classes), z[:, 1:]], axis=1), *args, **kwargs)
+        if kwargs.get('is_train', args[1] if len(args) > 1 else True):
+            drawn.append((z, images))
+        return images
+    return generator_of_classes
 
 
 def _augmentation(nb, random_shift, color, cutout, shifts):

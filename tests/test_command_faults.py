@@ -269,6 +269,8 @@ def test_sample_keeps_the_share_its_discriminator_rates_best_and_names_a_run_tha
     (['--quality', 'mnist', '-m', '-1'], '-m -1'),
     (['--quality', 'mnist', '--learning-rate', '0'], '--learning-rate 0'),
     (['--quality', 'mnist', '--keep-share', '1.5'], '--keep-share 1.5'),
+    (['--quality', 'mnist', '--latent-classes', '1'], '--latent-classes 1'),
+    (['--quality', 'mnist', '--class-information', '1'], '--class-information 1: give --latent-classes too'),
     (['--quality', 'celeba', '--data', '/no/such/folder'], 'is not a folder'),
 ])
 def test_bench_names_impossible_arguments_before_running_anything(arguments, says):

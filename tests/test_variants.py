@@ -13,7 +13,9 @@ from facegen.variants import SettingHadNoEffect, variant
 CHANGED = {'network': 'classic', 'generator_dropout': 0.3, 'discriminator_dropout': 0.3, 'label_smoothing': 0.0,
            'alpha': 0.05, 'batch_size': 4, 'z_dim': 8, 'learning_rate': 0.004, 'beta1': 0.9, 'ema_half_life': 0,
            'augment_color': True, 'cutout': 0.5, 'loss': 'hinge', 'spectral_norm': True, 'd_rate_ratio': 4.0,
-           'r1_gamma': 10.0, 'channels': 32, 'generator_channels': 32, 'image_size': 64, 'keep_share': 0.5}
+           'r1_gamma': 10.0, 'channels': 32, 'generator_channels': 32, 'image_size': 64, 'keep_share': 0.5,
+           'latent_classes': 10, 'class_information': 1.0}
+NEEDS = {'class_information': {'latent_classes': 10}}  # a setting that acts only beside another, compared with that one alone
 DATA_SETTINGS = ('image_size',)  # act on the Dataset, not on train(): shown in test_image_size.py
 DRAWING_SETTINGS = ('keep_share',)  # act on what a trained run draws, not on what it trains: shown below
 
@@ -52,9 +54,10 @@ def test_training_with_the_same_settings_and_seed_repeats(nb, digits, baseline):
 
 @pytest.mark.parametrize('name', sorted(set(CHANGED) - set(DATA_SETTINGS) - set(DRAWING_SETTINGS)))
 def test_each_setting_changes_what_is_trained(nb, digits, baseline, name):
-    changed = trained(nb, digits, **{name: CHANGED[name]})
-    same = changed.keys() == baseline.keys() and all(
-        np.array_equal(changed[key], baseline[key]) for key in baseline)
+    before = trained(nb, digits, **NEEDS[name]) if name in NEEDS else baseline
+    changed = trained(nb, digits, **NEEDS.get(name, {}), **{name: CHANGED[name]})
+    same = changed.keys() == before.keys() and all(
+        np.array_equal(changed[key], before[key]) for key in before)
     assert not same, f'{name} = {CHANGED[name]!r} trained exactly what the defaults train'
 
 
@@ -232,4 +235,37 @@ def test_generator_channels_widens_the_generator_alone(nb, digits):
     assert nb['CHANNELS'] == 64, "the notebook's own width is back"
     with pytest.raises(SettingHadNoEffect, match='generator_channels = 96 has no effect on the classic networks'):
         with variant(nb, network='classic', generator_channels=96):
+            pass
+
+
+def test_latent_classes_gives_the_generator_z_s_first_number_as_one_of_so_many_classes(nb):
+    with tf.Graph().as_default(), variant(nb, latent_classes=10):
+        z = tf.placeholder(tf.float32, [None, 8])
+        nb['generator'](z, 1)
+        images = nb['generator'](z, 1, False)
+        project, = [var for var in tf.global_variables() if var.op.name == 'generator/project/w']
+        assert project.shape[0] == 10 + 7, 'one-hot of the class, then the other 7 numbers of z'
+        rest = np.random.RandomState(0).uniform(-1, 1, 7)
+        # -0.95 and -0.85 lie in the first tenth of z's range, -0.75 in the second
+        feed = np.array([[first, *rest] for first in (-0.95, -0.85, -0.75)])
+        with tf.Session() as sess:
+            sess.run(tf.global_variables_initializer())
+            drawn = sess.run(images, {z: feed})
+    np.testing.assert_array_equal(drawn[0], drawn[1])
+    assert np.abs(drawn[0] - drawn[2]).max() > 1e-3, 'another class drew the same image'
+    with tf.Graph().as_default(), variant(nb, latent_classes=10):
+        with pytest.raises(ValueError, match='latent_classes = 10 needs a z of 2 numbers or more .* not 1: raise z_dim'):
+            nb['generator'](tf.placeholder(tf.float32, [None, 1]), 1)
+
+
+def test_class_information_reads_z_s_class_back_from_the_image_and_needs_the_classes(nb):
+    with tf.Graph().as_default(), variant(nb, latent_classes=10, class_information=1.0):
+        real = tf.placeholder(tf.float32, [None, 28, 28, 1])
+        z = tf.placeholder(tf.float32, [None, 8])
+        _, g_loss = nb['model_loss'](real, z, 1)
+        readers = [var for var in tf.trainable_variables() if 'class_reader' in var.op.name]
+        assert readers and all(var.op.name.startswith('generator/') for var in readers), 'the reader trains with G'
+        assert all(gradient is not None for gradient in tf.gradients(g_loss, readers)), 'G\'s loss holds its misreading'
+    with pytest.raises(ValueError, match='class_information = 1.0 needs latent_classes'):
+        with tf.Graph().as_default(), variant(nb, class_information=1.0):
             pass
