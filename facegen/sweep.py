@@ -245,6 +245,10 @@ def read_spec(path):
                  'log = true}, or a list of choices')
         for name, space in spec['search'].items():
             check_space(fail, name, space)
+    for information, classes in information_and_classes(spec):
+        if information and not classes:
+            fail(f'class_information = {information:g} with latent_classes 0: the reader needs the classes it reads; '
+                 'give that point latent_classes = 10 (or 2 or more), or leave class_information out')
     for image_size in setting_values(spec, 'image_size'):
         for dataset in datasets:
             try:
@@ -252,6 +256,15 @@ def read_spec(path):
             except ValueError as err:
                 fail(f'image_size = {image_size}: {err} Sweep it on the datasets that take it')
     return spec
+
+
+def information_and_classes(spec):
+    """The (class_information, latent_classes) pairs a checked spec's trials can train with."""
+    if spec['mode'] == 'points':
+        names = ('class_information', 'latent_classes')
+        unswept = {name: spec['fixed'].get(name, HYPERPARAMETERS[name].default) for name in names}
+        return [tuple(point.get(name, unswept[name]) for name in names) for point in spec['points']]
+    return list(itertools.product(setting_values(spec, 'class_information'), setting_values(spec, 'latent_classes')))
 
 
 def setting_values(spec, name):

@@ -207,6 +207,11 @@ def test_a_spec_with_a_mistake_is_named(tmp_path):
         'budget_batches = 5\n[grid]\nbeta1 = [1.0]\n': 'beta1 = 1.0',
         'budget_batches = 5\ntrials = 2\n[search]\nlearning_rate = {low = 0.01, high = 0.001}\n': 'is above high',
         'budget_batches = 0\n[grid]\nbeta1 = [0.5]\n': 'budget_batches = 0',
+        # a setting that needs another
+        'budget_batches = 5\n[grid]\nlatent_classes = [0, 10]\nclass_information = [0.2]\n':
+            'class_information = 0.2 with latent_classes 0',
+        'budget_batches = 5\n[[points]]\nlatent_classes = 10\n[[points]]\nclass_information = 1.0\n':
+            'class_information = 1 with latent_classes 0',
         'budget_minutes = -1\n[grid]\nbeta1 = [0.5]\n': 'budget_minutes = -1',
         # nothing to do is a mistake too, not an empty results page
         'budget_batches = 5\n[grid]\n': r'\[grid\] is empty',
