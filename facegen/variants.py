@@ -74,6 +74,11 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
         raise ValueError(f'Unknown network variant {network!r}: use one of {", ".join(NETWORKS)}.')
     if loss not in LOSSES:
         raise ValueError(f'Unknown loss {loss!r}: use one of {", ".join(LOSSES)}.')
+    if not is_latent_classes(latent_classes):
+        raise ValueError(f'latent_classes = {latent_classes}: give {LATENT_CLASSES}.')
+    if class_information and not latent_classes:
+        raise ValueError(f'class_information = {class_information} needs latent_classes, the classes it '
+                         'asks the generator to draw apart: set both, or leave class_information out.')
     saved = {name: nb[name] for name in ('lrelu', 'model_loss', 'discriminator', 'generator', 'random_shift')}
     if 'r1_penalty' in nb:  # absent from a notebook written before it
         saved['r1_penalty'] = nb['r1_penalty']
@@ -120,11 +125,6 @@ def variant(nb, network='notebook', alpha=None, label_smoothing=None, generator_
             nb['r1_penalty'] = counted_penalty
         if network == 'classic':
             nb['discriminator'], nb['generator'] = classic_networks(nb)
-        if not is_latent_classes(latent_classes):
-            raise ValueError(f'latent_classes = {latent_classes}: give {LATENT_CLASSES}.')
-        if class_information and not latent_classes:
-            raise ValueError(f'class_information = {class_information} needs latent_classes, the classes it '
-                             'asks the generator to draw apart: set both, or leave class_information out.')
         if latent_classes:
             drawn = []  # (z, images) of each generator built to train
             nb['generator'] = _of_latent_classes(nb['generator'], latent_classes, drawn)
